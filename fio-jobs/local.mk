@@ -1,0 +1,1 @@
+# fio-jobs: see DESIGN.md

@@ -1,0 +1,1 @@
+# initiator: see DESIGN.md

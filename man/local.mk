@@ -1,0 +1,1 @@
+# Manual pages, one per program, configuration file and overview.

@@ -1,0 +1,2 @@
+# Shared test harness: the shell library integration tests source.
+EXTRA_DIST += tests/integration/lib.sh
