@@ -1,0 +1,1 @@
+# lib/login.mk: appends to lib_libxcore_la_SOURCES, check_PROGRAMS and TESTS

@@ -1,0 +1,1 @@
+# tests/fuzz: harnesses (libFuzzer with --enable-fuzzing; seed replay otherwise)
