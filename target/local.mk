@@ -1,1 +1,2 @@
-# target: see DESIGN.md
+# target/: xtgtd, xtgtadm. The SCSI layer and backing stores keep their own fragment.
+include target/scsi.mk

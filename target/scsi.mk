@@ -1,0 +1,1 @@
+# target SCSI layer (spc, sbc, backing stores)

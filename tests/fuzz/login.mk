@@ -1,0 +1,1 @@
+# fuzz harnesses of keys, login and CHAP

@@ -1,0 +1,1 @@
+# fuzz harnesses of the PDU core
