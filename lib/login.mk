@@ -1,1 +1,6 @@
-# lib/login.mk: appends to lib_libxcore_la_SOURCES, check_PROGRAMS and TESTS
+# lib/login.mk: text keys, negotiation table, CHAP and the login state machines.
+# Appends to lib_libxcore_la_SOURCES, check_PROGRAMS and TESTS.
+lib_libxcore_la_SOURCES += \
+	lib/keys.c lib/keys.h \
+	lib/params.c lib/params.h \
+	lib/negotiate.c lib/negotiate.h
