@@ -27,6 +27,10 @@
 /* 11.2.1.3 (and 11.9, 11.17): the reserved Initiator/Target Task Tag value. */
 #define ISCSI_RESERVED_TAG 0xffffffffu
 
+/* 13.1 / 13.2: which digests a connection negotiated; flags for pdu_rx and pdu_tx. */
+#define PDU_DIGEST_HEADER 0x1u
+#define PDU_DIGEST_DATA   0x2u
+
 /* 11.2.1.1: the data segment is padded to a multiple of 4 bytes. */
 static inline uint32_t pdu_pad_len(uint32_t len)
 {
@@ -202,9 +206,14 @@ static inline uint32_t pdu_padded_len(uint32_t len)
 #define ISCSI_RSP_COMPLETED      0x00
 #define ISCSI_RSP_TARGET_FAILURE 0x01
 
-/* 11.2.2: Additional Header Segment: AHSLength (2), AHSType (1), specific (1), data. */
+/*
+ * 11.2.2: Additional Header Segment: AHSLength (2), AHSType (1), AHS-specific
+ * (1), data, padded to 4 bytes. AHSLength counts from the AHS-specific byte
+ * on, as the two defined types show (11.2.2.3: CDB length - 15; 11.2.2.4: 5),
+ * so one AHS takes pdu_ahs_size(AHSLength) bytes of TotalAHSLength.
+ */
 struct iscsi_ahs {
-	uint16_t ahs_length; /* bytes after the specific byte, without padding */
+	uint16_t ahs_length;
 	uint8_t ahs_type;
 	uint8_t ahs_specific;
 	uint8_t ahs_data[];
@@ -214,6 +223,11 @@ struct iscsi_ahs {
 #define ISCSI_AHS_TYPE_BIDI_RLEN 2 /* 11.2.2.4: expected bidirectional read length */
 #define ISCSI_AHS_BIDI_RLEN_LEN  5 /* AHSLength of the bidi read length AHS */
 #define ISCSI_CDB_SIZE           16
+
+static inline uint32_t pdu_ahs_size(uint16_t ahs_length)
+{
+	return pdu_padded_len(3u + ahs_length);
+}
 
 /* 11.2.1: the shape every BHS shares. */
 struct iscsi_bhs {
