@@ -1,0 +1,16 @@
+# tests/transport: the suite every backend passes unchanged (xt_test BACKEND)
+# and the benchmark (xt_bench). A new backend adds one wrapper script below.
+XT_TEST_LDADD = transport/libxt.la -lpthread
+
+check_PROGRAMS += tests/transport/xt_test
+tests_transport_xt_test_SOURCES = tests/transport/xt_test.c
+tests_transport_xt_test_CFLAGS = $(AM_CFLAGS) -pthread
+tests_transport_xt_test_LDADD = $(XT_TEST_LDADD)
+
+noinst_PROGRAMS += tests/transport/xt_bench
+tests_transport_xt_bench_SOURCES = tests/transport/xt_bench.c
+tests_transport_xt_bench_CFLAGS = $(AM_CFLAGS) -pthread
+tests_transport_xt_bench_LDADD = $(XT_TEST_LDADD)
+
+TESTS += tests/transport/tcp.sh
+EXTRA_DIST += tests/transport/tcp.sh tests/transport/run-suite tests/transport/README.md
