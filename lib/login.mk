@@ -3,4 +3,6 @@
 lib_libxcore_la_SOURCES += \
 	lib/keys.c lib/keys.h \
 	lib/params.c lib/params.h \
-	lib/negotiate.c lib/negotiate.h
+	lib/negotiate.c lib/negotiate.h \
+	lib/chap.c lib/chap.h \
+	lib/login.c lib/login.h lib/login_int.h lib/login_tgt.c lib/login_ini.c
