@@ -151,6 +151,12 @@ def main(out):
     md.append("Raw TCP, iperf3 one stream over loopback: " +
               (f"{tcp_mbps:,.0f} MB/s" if tcp_mbps else "not measured"))
     md.append("")
+    try:
+        with open(os.path.join(out, "xt_bench.txt")) as f:
+            md += ["Transport limits (tests/transport/xt_bench, same run):", "", "```"] + \
+                [l.rstrip() for l in f] + ["```", ""]
+    except OSError:
+        pass
     md.append("Latency is fio's total (submit to completion), of the direction with the most "
               "commands. Target CPU is utime+stime of the whole target process while the job ran; "
               "initiator CPU is fio's usr+sys. Ratios: vs tgtd = same engine and job on tgtd; "
