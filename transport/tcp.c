@@ -380,14 +380,6 @@ static void conn_event(struct tcp_conn *tc, uint32_t events)
 		tc->blocked = false;
 		conn_flush(tc);
 	}
-	/* A hang-up with nothing left to read or write: stop listening. */
-	if ((events & EPOLLHUP) && c->state == XT_CONN_OPEN && !tc->blocked) {
-		if (!c->eof_seen && !c->recv_paused)
-			conn_eof(tc);
-		tc->ev = 0;
-		c->g->stats.syscalls++;
-		epoll_ctl(TG(c->g)->epfd, EPOLL_CTL_DEL, tc->h.fd, NULL);
-	}
 }
 
 /* ---- connect, accept, close ---- */
@@ -441,7 +433,7 @@ static void tcp_accept(struct tcp_listener *tl)
 		c->state = XT_CONN_OPEN;
 		sock_setup(g, fd, &c->opts);
 		l->cb(l, c, l->arg);
-		if (c->state == XT_CONN_OPEN && !c->cbs)
+		if (c->state == XT_CONN_OPEN && (!c->cbs || !c->cbs->on_recv))
 			xt_conn_close(c, XT_CLOSE_ABORT);
 		else if (c->state == XT_CONN_OPEN)
 			conn_update_ev(TC(c));

@@ -480,7 +480,7 @@ int xt_connect(struct xt_group *g, const struct sockaddr *sa, socklen_t salen,
 	int err;
 
 	*out = NULL;
-	if (opts && opts->opts_size < sizeof(size_t))
+	if ((opts && opts->opts_size < sizeof(size_t)) || !cbs || !cbs->on_recv)
 		return -EINVAL;
 	c = xt_conn_alloc(g, opts);
 	if (!c)
