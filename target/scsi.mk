@@ -1,1 +1,23 @@
-# target SCSI layer (spc, sbc, backing stores)
+# target SCSI layer (spc, sbc, backing stores): a convenience library that
+# xtgtd links. It knows no PDU and no socket.
+noinst_LTLIBRARIES += target/libxtscsi.la
+target_libxtscsi_la_SOURCES = \
+	target/scsi.h target/scsi.c target/spc.c target/sbc.c \
+	target/lu.h target/lu.c \
+	target/bs.h target/bs_ram.c target/bs_file.c target/bs_null.c
+target_libxtscsi_la_LIBADD = lib/libxcore.la -lpthread
+
+if ENABLE_TESTS
+XI_SCSI_TEST_LDADD = target/libxtscsi.la lib/libxcore.la $(CMOCKA_LIBS) -lpthread
+check_PROGRAMS += tests/unit/test_scsi_spc tests/unit/test_scsi_sbc tests/unit/test_scsi_lu
+TESTS += tests/unit/test_scsi_spc tests/unit/test_scsi_sbc tests/unit/test_scsi_lu
+tests_unit_test_scsi_spc_SOURCES = tests/unit/test_scsi_spc.c tests/unit/test_scsi_util.h
+tests_unit_test_scsi_spc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_scsi_spc_LDADD = $(XI_SCSI_TEST_LDADD)
+tests_unit_test_scsi_sbc_SOURCES = tests/unit/test_scsi_sbc.c tests/unit/test_scsi_util.h
+tests_unit_test_scsi_sbc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_scsi_sbc_LDADD = $(XI_SCSI_TEST_LDADD)
+tests_unit_test_scsi_lu_SOURCES = tests/unit/test_scsi_lu.c
+tests_unit_test_scsi_lu_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_scsi_lu_LDADD = $(XI_SCSI_TEST_LDADD)
+endif

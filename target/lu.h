@@ -1,0 +1,147 @@
+/*
+ * A logical unit: a backing store, the SCSI device profile it is shown
+ * with, and the per-LU state the SCSI layer keeps (unit attentions per I_T
+ * nexus, mode page values, medium state, SPC-2 reservation).
+ *
+ * Threads: a LU may serve several reactors at once. Reads and writes of
+ * the store take no lock; state changes take lu->lock. The unit attention
+ * check on every command is two atomic loads when nothing is pending.
+ */
+#ifndef XISCSI_TARGET_LU_H
+#define XISCSI_TARGET_LU_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "target/bs.h"
+
+/* INQUIRY identification (SPC-5 6.7.2): ASCII, space padded on the wire. */
+#define TGT_LU_VENDOR      "XISCSI"
+#define TGT_LU_PRODUCT     "VIRTUAL-DISK"
+#define TGT_LU_REVISION    "0001"
+#define TGT_LU_PRODUCT_MAX 16
+#define TGT_LU_SERIAL_MAX  32
+#define TGT_LU_PATH_MAX    4096
+#define TGT_LU_NEXUS_SLOTS 256
+
+enum tgt_bs_type {
+	TGT_BS_RAM,
+	TGT_BS_FILE,
+	TGT_BS_NULL,
+};
+
+/* What a LUN spec string says, before anything is opened. */
+struct tgt_lu_spec {
+	enum tgt_bs_type type;
+	char path[TGT_LU_PATH_MAX];           /* file: only */
+	uint64_t size;                        /* bytes; 0: file's own size */
+	uint32_t block_size;                  /* 512 or 4096 */
+	bool readonly;                        /* ro: WP bit, DATA PROTECT on writes */
+	bool thin;                            /* LBPME: UNMAP, WRITE SAME UNMAP */
+	bool removable;                       /* RMB: START STOP UNIT ejects */
+	bool dsync;                           /* sync: O_DSYNC, no write cache */
+	char product[TGT_LU_PRODUCT_MAX + 1]; /* "" means TGT_LU_PRODUCT */
+	char serial[TGT_LU_SERIAL_MAX + 1];   /* "" means derived from name+LUN */
+};
+
+/*
+ * Parse "TYPE:ARG[,OPT]..." into spec:
+ *   ram:SIZE  null:SIZE  file:PATH
+ * options: size=SIZE bs=512|4096 ro thin removable sync product=STR serial=STR
+ * SIZE is a decimal number with an optional K, M, G or T suffix (powers of
+ * 1024). Returns 0, or -EINVAL with a one-line reason in err.
+ */
+int tgt_lu_spec_parse(const char *str, struct tgt_lu_spec *spec, char *err, size_t errlen);
+
+/* Parse a size with K/M/G/T suffix; 0 or -EINVAL/-ERANGE. */
+int tgt_parse_size(const char *s, uint64_t *out);
+
+/* Unit attention conditions, in the order they are reported. */
+enum tgt_ua {
+	TGT_UA_POWER_ON = 1u << 0,              /* 29/00 first access after power on */
+	TGT_UA_LU_RESET = 1u << 1,              /* 29/00 after LOGICAL UNIT RESET */
+	TGT_UA_TARGET_RESET = 1u << 2,          /* 29/03 */
+	TGT_UA_NEXUS_LOSS = 1u << 3,            /* 29/07 */
+	TGT_UA_MODE_CHANGED = 1u << 4,          /* 2A/01 another nexus changed a mode page */
+	TGT_UA_CAPACITY_CHANGED = 1u << 5,      /* 2A/09 */
+	TGT_UA_RESERVATIONS_RELEASED = 1u << 6, /* 2A/04 */
+	TGT_UA_MEDIUM_CHANGED = 1u << 7,        /* 28/00 medium loaded */
+	TGT_UA_LUNS_CHANGED = 1u << 8,          /* 3F/0E */
+};
+#define TGT_UA_ANY_RESET                                                                           \
+	(TGT_UA_POWER_ON | TGT_UA_LU_RESET | TGT_UA_TARGET_RESET | TGT_UA_NEXUS_LOSS)
+
+struct tgt_lu_nexus {
+	_Atomic uint64_t key; /* nexus id + 1; 0 free */
+	_Atomic uint32_t ua;  /* enum tgt_ua bits pending */
+};
+
+struct tgt_lu {
+	uint64_t lun;
+	struct tgt_bs bs;
+	uint32_t block_size;
+	unsigned block_shift;
+	uint64_t nblocks;
+	bool readonly;
+	bool thin;
+	bool removable;
+	char vendor[9];
+	char product[TGT_LU_PRODUCT_MAX + 1];
+	char revision[5];
+	char serial[TGT_LU_SERIAL_MAX + 1];
+	/* NAA 3 (locally assigned, SPC-5 7.7.6.6.2) from target name + LUN. */
+	uint8_t naa[8];
+
+	pthread_mutex_t lock;
+	/* Caching mode page WCE, current value; its truth is checked at write. */
+	_Atomic bool wce;
+	/* Control mode page D_SENSE: descriptor-format sense. */
+	_Atomic bool d_sense;
+	_Atomic bool medium_present;
+	/* PREVENT ALLOW MEDIUM REMOVAL count of nexuses preventing. */
+	unsigned prevent;
+	/* SPC-2 RESERVE(6/10): holder nexus + 1, 0 when none. */
+	_Atomic uint64_t reserved_by;
+	/* Serialises COMPARE AND WRITE against itself (SBC-4 5.3). */
+	pthread_mutex_t caw_lock;
+	/* Pending unit attentions per nexus; insert under lock, look up lock-free. */
+	struct tgt_lu_nexus nexus[TGT_LU_NEXUS_SLOTS];
+};
+
+/*
+ * Open the store the spec names and build the profile. target_name and lun
+ * derive the serial number and NAA designator stably across restarts.
+ * Returns 0 or -errno with a reason in err.
+ */
+int tgt_lu_open(struct tgt_lu **out, const struct tgt_lu_spec *spec, const char *target_name,
+                uint64_t lun, char *err, size_t errlen);
+void tgt_lu_close(struct tgt_lu *lu);
+
+/*
+ * LOGICAL UNIT RESET (SAM-5 6.6): every nexus gets the reset UA, the SPC-2
+ * reservation and medium-removal prevention are cleared. ua is
+ * TGT_UA_LU_RESET or TGT_UA_TARGET_RESET.
+ */
+void tgt_lu_reset(struct tgt_lu *lu, enum tgt_ua ua);
+
+/* Raise ua for every known nexus except `except` (UINT64_MAX: all). */
+void tgt_lu_ua_raise(struct tgt_lu *lu, enum tgt_ua ua, uint64_t except);
+
+/*
+ * The I_T nexus ended (session closed): its reservation is released and its
+ * slot freed. No command of that nexus may be in flight on this LU.
+ */
+void tgt_lu_nexus_gone(struct tgt_lu *lu, uint64_t nexus);
+
+/*
+ * For the SCSI layer: take the highest-priority pending UA of nexus (the
+ * first command of an unknown nexus finds POWER ON). Returns the 16-bit
+ * ASC/ASCQ, or 0 when none is pending. consume=false only peeks.
+ */
+uint16_t tgt_lu_ua_take(struct tgt_lu *lu, uint64_t nexus, bool consume);
+
+#endif
