@@ -1,0 +1,354 @@
+/*
+ * Login phase on a target connection: the socket-free state machine of
+ * lib/login.h does the negotiation; this file answers its questions
+ * (which target, which ACL, which CHAP secret, which session) and applies
+ * the result to the connection (digests, segment lengths, sequence numbers).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/login.h"
+#include "lib/pdu_tx.h"
+#include "target/conn.h"
+#include "target/session.h"
+
+/* What this target receives per PDU and wants per burst (RFC 7143 13.12-13.14).
+ * Large values keep the PDU count per I/O low; the initiator's are the
+ * bounds for what we send. */
+#define TGT_MAX_RECV_DSL        262144u
+#define TGT_MAX_BURST_LENGTH    1048576u
+#define TGT_FIRST_BURST_LENGTH  262144u
+#define TGT_MAX_OUTSTANDING_R2T 16u
+
+struct tgt_login {
+	struct login_tgt *sm;
+	struct tgt_conn *c;
+	struct tgt_session *sess; /* made by the session callback */
+	struct tgt_tx *last_tx;
+};
+
+static int chap_copy(const struct tgt_cfg_chap *ch, const char *user, char *name, size_t name_cap,
+                     uint8_t *secret, size_t *secret_len)
+{
+	size_t n;
+
+	if (!ch->user || !ch->secret)
+		return -ENOENT;
+	if (user && strcmp(user, ch->user))
+		return -ENOENT;
+	if (name) {
+		if (strlen(ch->user) >= name_cap)
+			return -ENOENT;
+		strcpy(name, ch->user);
+	}
+	n = strlen(ch->secret);
+	if (n > *secret_len)
+		return -ENOENT;
+	memcpy(secret, ch->secret, n);
+	*secret_len = n;
+	return 0;
+}
+
+static unsigned auth_flags(const struct tgt_cfg_chap *chap, const struct tgt_cfg_chap *mutual)
+{
+	if (!chap->user)
+		return LOGIN_AUTH_ALLOW_NONE;
+	return LOGIN_AUTH_ALLOW_CHAP | (mutual && mutual->user ? LOGIN_AUTH_REQUIRE_MUTUAL : 0);
+}
+
+static int cb_authorize(void *ctx, const char *target_name, const char *initiator_name,
+                        enum xi_session_type type, unsigned int *auth)
+{
+	struct tgt_login *l = ctx;
+	struct tgt_daemon *d = l->c->th->d;
+	struct tgt_target *t;
+	int rc = 0;
+
+	if (type == XI_SESSION_DISCOVERY) {
+		*auth = auth_flags(&d->cfg->discovery_chap, NULL);
+		return 0;
+	}
+	pthread_rwlock_rdlock(&d->objs_lock);
+	t = tgt_target_find(d, target_name);
+	if (!t) {
+		rc = -ENOENT;
+	} else if (t->tpgt != l->c->portal->tpgt) {
+		/* RFC 7143 11.13.5: reachable through another portal group only. */
+		rc = -ENOENT;
+	} else if (!tgt_target_allows(t, initiator_name)) {
+		rc = -EACCES;
+	} else {
+		*auth = auth_flags(&t->chap, &t->chap_mutual);
+	}
+	pthread_rwlock_unlock(&d->objs_lock);
+	if (rc)
+		log_info("conn %s: login of %s to %s refused: %s", l->c->peer, initiator_name,
+		         target_name, rc == -ENOENT ? "no such target" : "not in the ACL");
+	return rc;
+}
+
+static int cb_chap_secret(void *ctx, const char *target_name, const char *initiator_name,
+                          bool mutual, const char *user, char *name, size_t name_cap,
+                          uint8_t *secret, size_t *secret_len)
+{
+	struct tgt_login *l = ctx;
+	struct tgt_daemon *d = l->c->th->d;
+	struct tgt_target *t;
+	int rc;
+
+	if (!target_name || !*target_name)
+		return mutual ? -ENOENT
+		              : chap_copy(&d->cfg->discovery_chap, user, NULL, 0, secret,
+		                          secret_len);
+	pthread_rwlock_rdlock(&d->objs_lock);
+	t = tgt_target_find(d, target_name);
+	if (!t)
+		rc = -ENOENT;
+	else if (mutual)
+		rc = chap_copy(&t->chap_mutual, NULL, name, name_cap, secret, secret_len);
+	else
+		rc = chap_copy(&t->chap, user, NULL, 0, secret, secret_len);
+	pthread_rwlock_unlock(&d->objs_lock);
+	return rc;
+}
+
+/* Runs on the thread that owns the session being reinstated. */
+static void drop_session(void *arg)
+{
+	struct tgt_conn *c = arg;
+
+	tgt_conn_close(c, "session reinstated by a new login with the same ISID");
+	tgt_conn_release(c);
+}
+
+static int cb_session(void *ctx, const struct login_session_req *req, uint16_t *tsih)
+{
+	struct tgt_login *l = ctx;
+	struct tgt_conn *c = l->c;
+	struct tgt_daemon *d = c->th->d;
+	const struct xi_params *p = req->params;
+	struct tgt_session *s, *old = NULL;
+	struct tgt_target *t;
+	int rc;
+
+	if (req->tsih) {
+		/* MaxConnections is 1 here: no connection joins a session. */
+		bool found = false;
+
+		pthread_mutex_lock(&d->sess_lock);
+		for (s = d->sessions; s; s = s->next)
+			if (s->tsih == req->tsih)
+				found = true;
+		pthread_mutex_unlock(&d->sess_lock);
+		return found ? -EMLINK : -ENOENT;
+	}
+	rc = tgt_session_new(d, c->th, req->isid, p->initiator_name, &s);
+	if (rc)
+		return rc;
+	s->discovery = p->session_type == XI_SESSION_DISCOVERY;
+	s->params = *p;
+	s->conn = c;
+	s->exp_cmdsn = req->cmdsn;
+	if (!s->discovery) {
+		pthread_rwlock_rdlock(&d->objs_lock);
+		t = tgt_target_find(d, p->target_name);
+		if (t) {
+			tgt_session_set_target(s, t);
+			atomic_fetch_add(&t->sessions, 1);
+		}
+		pthread_rwlock_unlock(&d->objs_lock);
+		if (!t) {
+			tgt_session_free(s);
+			return -ENOENT;
+		}
+		/* RFC 7143 6.3.5: a new login with the I_T nexus of a live
+		 * session replaces it; the old connection is dropped. */
+		pthread_mutex_lock(&d->sess_lock);
+		if (tgt_session_find_isid(d, s->initiator, s->isid, s, &old) && old->conn) {
+			tgt_conn_get(old->conn);
+			if (xt_group_post(old->th->g, drop_session, old->conn))
+				tgt_conn_release(old->conn);
+		}
+		pthread_mutex_unlock(&d->sess_lock);
+	}
+	rc = tgt_session_start(s, s->discovery ? 1 : d->cfg->queue_depth);
+	if (rc) {
+		tgt_session_free(s);
+		return rc;
+	}
+	l->sess = s;
+	*tsih = s->tsih;
+	return 0;
+}
+
+static const struct login_tgt_ops login_ops = {
+        .authorize = cb_authorize,
+        .chap_secret = cb_chap_secret,
+        .session = cb_session,
+};
+
+static int login_start(struct tgt_conn *c)
+{
+	struct tgt_login *l = calloc(1, sizeof(*l));
+	struct login_tgt_config cfg;
+	struct tgt_target *t;
+	int rc;
+
+	if (!l)
+		return -ENOMEM;
+	l->c = c;
+	memset(&cfg, 0, sizeof(cfg));
+	params_init(&cfg.local);
+	cfg.local.max_recv_dsl = TGT_MAX_RECV_DSL;
+	cfg.local.max_burst_length = TGT_MAX_BURST_LENGTH;
+	cfg.local.first_burst_length = TGT_FIRST_BURST_LENGTH;
+	cfg.local.max_outstanding_r2t = TGT_MAX_OUTSTANDING_R2T;
+	cfg.local.initial_r2t = false;
+	cfg.local.immediate_data = true;
+	cfg.local.error_recovery_level = 0;
+	cfg.local.max_connections = 1;
+	cfg.local.tpgt = c->portal->tpgt;
+	cfg.local.tpgt_set = true;
+	/* The alias of the first target of the group; the SM sends it only
+	 * on a normal session. */
+	pthread_rwlock_rdlock(&c->th->d->objs_lock);
+	t = c->th->d->ntargets ? &c->th->d->targets[0] : NULL;
+	if (t && t->alias)
+		snprintf(cfg.local.target_alias, sizeof(cfg.local.target_alias), "%s", t->alias);
+	pthread_rwlock_unlock(&c->th->d->objs_lock);
+	cfg.header_digests = "None,CRC32C";
+	cfg.data_digests = "None,CRC32C";
+	cfg.cmdsn_window = c->th->d->cfg->queue_depth;
+	cfg.initial_statsn = 1;
+	cfg.ops = &login_ops;
+	cfg.ctx = l;
+	rc = login_tgt_new(&l->sm, &cfg);
+	if (rc) {
+		free(l);
+		return rc;
+	}
+	c->login = l;
+	return 0;
+}
+
+void tgt_login_free(struct tgt_conn *c)
+{
+	struct tgt_login *l = c->login;
+
+	if (!l)
+		return;
+	login_tgt_free(l->sm);
+	if (l->sess && c->sess != l->sess)
+		tgt_session_free(l->sess);
+	free(l);
+	c->login = NULL;
+}
+
+/* Send a login response; the SM's data is valid only until its next step,
+ * and the send may outlive it: keep a copy. */
+static int send_login_pdu(struct tgt_conn *c, const struct login_pdu *out)
+{
+	struct tgt_tx *tx = tgt_tx_get(c);
+
+	if (!tx)
+		return -ENOMEM;
+	tx->bhs = out->bhs;
+	if (out->data_len) {
+		tx->data = malloc(out->data_len);
+		if (!tx->data) {
+			tx->next = c->tx_free;
+			c->tx_free = tx;
+			return -ENOMEM;
+		}
+		memcpy(tx->data, out->data, out->data_len);
+	}
+	return tgt_tx_send(c, tx, tx->data, out->data_len);
+}
+
+static void apply_params(struct tgt_conn *c, const struct xi_params *p)
+{
+	unsigned dig = 0;
+
+	if (p->header_digest == XI_DIGEST_CRC32C)
+		dig |= PDU_DIGEST_HEADER;
+	if (p->data_digest == XI_DIGEST_CRC32C)
+		dig |= PDU_DIGEST_DATA;
+	/* RFC 7143 13.1: digests start with the first PDU after the final
+	 * Login Response, both ways. */
+	c->digests = dig;
+	pdu_rx_set_digests(&c->rx, dig);
+	c->max_recv_dsl = p->max_recv_dsl ? p->max_recv_dsl : ISCSI_MAX_RECV_DSL_DEFAULT;
+	c->max_send_dsl = p->max_send_dsl ? p->max_send_dsl : ISCSI_MAX_RECV_DSL_DEFAULT;
+	pdu_rx_set_max_data(&c->rx, c->max_recv_dsl);
+}
+
+int tgt_login_pdu(struct tgt_conn *c, struct pdu_in *pdu)
+{
+	struct login_pdu out;
+	const struct login_info *info;
+	struct tgt_login *l;
+	int rc;
+
+	if (pdu_opcode(pdu->bhs) != ISCSI_OP_LOGIN_REQ) {
+		/* RFC 7143 6.3: only Login Requests until login completes; the
+		 * connection is dropped (no Reject can be sent before login). */
+		log_info("conn %s: opcode 0x%02x during login, closing", c->peer,
+		         pdu_opcode(pdu->bhs));
+		tgt_conn_close(c, NULL);
+		return PDU_RX_STOP;
+	}
+	if (!c->login && (rc = login_start(c)))
+		return rc;
+	l = c->login;
+	memset(&out, 0, sizeof(out));
+	rc = login_tgt_rx(l->sm, pdu->bhs, pdu->data, pdu->data_len, &out);
+	if (rc < 0) {
+		tgt_conn_close(c, "login failed (internal error)");
+		return PDU_RX_STOP;
+	}
+	if (out.present) {
+		int src = send_login_pdu(c, &out);
+
+		if (src)
+			return src;
+	}
+	if (rc == LOGIN_CONTINUE)
+		return 0;
+	if (rc == LOGIN_FAILED) {
+		uint16_t st = login_tgt_status(l->sm);
+
+		log_info("conn %s: login failed: %s (0x%04x)", c->peer, login_status_name(st), st);
+		/* RFC 7143 11.13.5: the target closes after a failed login. */
+		c->state = TGT_CONN_LOGOUT;
+		if (!c->sends_in_flight)
+			tgt_conn_close(c, NULL);
+		return PDU_RX_STOP;
+	}
+	/* LOGIN_DONE */
+	info = login_tgt_info(l->sm);
+	c->sess = l->sess;
+	l->sess = NULL;
+	if (!c->sess) {
+		tgt_conn_close(c, "login finished without a session");
+		return PDU_RX_STOP;
+	}
+	c->cid = info->cid;
+	c->statsn = info->statsn;
+	c->sess->params = *login_tgt_params(l->sm);
+	c->sess->exp_cmdsn = info->cmdsn;
+	c->sess->max_cmdsn = info->max_cmdsn;
+	apply_params(c, &c->sess->params);
+	c->state = TGT_CONN_FFP;
+	log_info("conn %s: %s session TSIH %u for %s%s%s, digests %s/%s, MRDSL %u/%u", c->peer,
+	         c->sess->discovery ? "discovery" : "normal", c->sess->tsih, c->sess->initiator,
+	         c->sess->discovery ? "" : " on ",
+	         c->sess->discovery ? "" : c->sess->params.target_name,
+	         c->digests & PDU_DIGEST_HEADER ? "CRC32C" : "None",
+	         c->digests & PDU_DIGEST_DATA ? "CRC32C" : "None", c->max_recv_dsl,
+	         c->max_send_dsl);
+	tgt_login_free(c);
+	return 0;
+}

@@ -1,0 +1,274 @@
+/*
+ * Targets, LUNs and portals as the configuration describes them.
+ */
+#include "target/portal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/lun.h"
+#include "target/conn.h"
+#include "target/lu.h"
+
+struct tgt_target *tgt_target_find(struct tgt_daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->ntargets; i++)
+		if (!strcasecmp(d->targets[i].name, name))
+			return &d->targets[i];
+	return NULL;
+}
+
+bool tgt_target_allows(const struct tgt_target *t, const char *initiator)
+{
+	size_t i;
+
+	if (!t->nacl)
+		return true;
+	for (i = 0; i < t->nacl; i++)
+		if (!strcasecmp(t->acl[i], initiator))
+			return true;
+	return false;
+}
+
+uint64_t tgt_lun_number(const uint8_t field[8])
+{
+	uint32_t lun;
+
+	/* One past the flat space: no LUN of ours, so the SCSI layer answers
+	 * LOGICAL UNIT NOT SUPPORTED. */
+	if (lun_decode(field, &lun))
+		return LUN_FLAT_MAX + 1;
+	return lun;
+}
+
+struct tgt_lun *tgt_target_lun(struct tgt_target *t, const uint8_t field[8])
+{
+	uint32_t lun;
+	size_t lo = 0, hi;
+
+	if (!t || lun_decode(field, &lun))
+		return NULL;
+	hi = t->nluns;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (t->luns[mid].lun == lun)
+			return &t->luns[mid];
+		if (t->luns[mid].lun < lun)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int lun_cmp(const void *a, const void *b)
+{
+	const struct tgt_lun *x = a, *y = b;
+
+	return x->lun < y->lun ? -1 : x->lun > y->lun;
+}
+
+static int chap_dup(struct tgt_cfg_chap *dst, const struct tgt_cfg_chap *src)
+{
+	dst->user = dst->secret = NULL;
+	if (!src->user)
+		return 0;
+	dst->user = strdup(src->user);
+	dst->secret = strdup(src->secret);
+	return dst->user && dst->secret ? 0 : -ENOMEM;
+}
+
+int tgt_targets_build(struct tgt_daemon *d, char *err, size_t errlen)
+{
+	const struct tgt_config *cfg = d->cfg;
+	size_t i, j;
+	int rc;
+
+	d->targets = calloc(cfg->ntargets, sizeof(*d->targets));
+	if (!d->targets)
+		return -ENOMEM;
+	for (i = 0; i < cfg->ntargets; i++) {
+		const struct tgt_cfg_target *ct = &cfg->targets[i];
+		struct tgt_target *t = &d->targets[i];
+
+		d->ntargets++;
+		t->name = strdup(ct->name);
+		t->alias = ct->alias ? strdup(ct->alias) : NULL;
+		t->tpgt = ct->tpgt;
+		t->luns = calloc(ct->nluns ? ct->nluns : 1, sizeof(*t->luns));
+		t->acl = calloc(ct->nacl ? ct->nacl : 1, sizeof(*t->acl));
+		if (!t->name || !t->luns || !t->acl || chap_dup(&t->chap, &ct->chap) ||
+		    chap_dup(&t->chap_mutual, &ct->chap_mutual))
+			return -ENOMEM;
+		for (j = 0; j < ct->nacl; j++) {
+			t->acl[j] = strdup(ct->acl[j]);
+			if (!t->acl[j])
+				return -ENOMEM;
+			t->nacl++;
+		}
+		for (j = 0; j < ct->nluns; j++) {
+			struct tgt_lu_spec spec;
+			struct tgt_lun *l = &t->luns[t->nluns];
+			char why[256] = "";
+
+			rc = tgt_lu_spec_parse(ct->luns[j].spec, &spec, why, sizeof(why));
+			if (rc) {
+				snprintf(err, errlen, "target %s LUN %u: %s", ct->name,
+				         ct->luns[j].lun, why);
+				return rc;
+			}
+			rc = tgt_lu_open(&l->lu, &spec, ct->name, ct->luns[j].lun, why,
+			                 sizeof(why));
+			if (rc) {
+				snprintf(err, errlen, "target %s LUN %u (%s): %s", ct->name,
+				         ct->luns[j].lun, ct->luns[j].spec, why);
+				return rc;
+			}
+			l->lun = ct->luns[j].lun;
+			l->spec = strdup(ct->luns[j].spec);
+			t->nluns++;
+			if (!l->spec)
+				return -ENOMEM;
+		}
+		qsort(t->luns, t->nluns, sizeof(*t->luns), lun_cmp);
+	}
+	return 0;
+}
+
+static void chap_clear(struct tgt_cfg_chap *c)
+{
+	if (c->secret)
+		explicit_bzero(c->secret, strlen(c->secret));
+	free(c->secret);
+	free(c->user);
+}
+
+void tgt_targets_free(struct tgt_daemon *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->ntargets; i++) {
+		struct tgt_target *t = &d->targets[i];
+
+		for (j = 0; j < t->nluns; j++) {
+			if (t->luns[j].lu)
+				tgt_lu_close(t->luns[j].lu);
+			free(t->luns[j].spec);
+		}
+		for (j = 0; j < t->nacl; j++)
+			free(t->acl[j]);
+		free(t->acl);
+		free(t->luns);
+		free(t->name);
+		free(t->alias);
+		chap_clear(&t->chap);
+		chap_clear(&t->chap_mutual);
+	}
+	free(d->targets);
+	d->targets = NULL;
+	d->ntargets = 0;
+}
+
+int tgt_portals_build(struct tgt_daemon *d, char *err, size_t errlen)
+{
+	const struct tgt_config *cfg = d->cfg;
+	size_t i;
+
+	d->portals = calloc(cfg->nportals, sizeof(*d->portals));
+	if (!d->portals)
+		return -ENOMEM;
+	for (i = 0; i < cfg->nportals; i++) {
+		struct tgt_portal *p = &d->portals[i];
+		struct sockaddr_storage ss;
+		socklen_t len;
+		char a[XT_ADDRSTRLEN];
+
+		d->nportals++;
+		p->d = d;
+		p->port = cfg->portals[i].port;
+		p->tpgt = cfg->portals[i].tpgt;
+		p->host = strdup(cfg->portals[i].host);
+		p->listeners = calloc(d->nthreads, sizeof(*p->listeners));
+		if (!p->host || !p->listeners)
+			return -ENOMEM;
+		if (xt_addr_parse(p->host, p->port, &ss, &len)) {
+			snprintf(err, errlen,
+			         "listen address '%s' is not a numeric IPv4 or IPv6 address",
+			         p->host);
+			return -EINVAL;
+		}
+		/* xt_addr_parse of a bare host keeps our port; normalize it. */
+		xt_addr_format((struct sockaddr *)&ss, a, sizeof(a));
+		snprintf(p->text, sizeof(p->text), "%s,%u", a, p->tpgt);
+	}
+	return 0;
+}
+
+int tgt_portals_listen(struct tgt_daemon *d, char *err, size_t errlen)
+{
+	struct xt_listen_opts lo;
+	size_t i;
+	unsigned t;
+	int rc;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.opts_size = sizeof(lo);
+	/* Each thread listens on the same port; the kernel spreads accepted
+	 * connections among them, and no connection ever changes thread. */
+	lo.flags = XT_LISTEN_REUSEPORT;
+	lo.conn.opts_size = sizeof(lo.conn);
+	for (i = 0; i < d->nportals; i++) {
+		struct tgt_portal *p = &d->portals[i];
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (xt_addr_parse(p->host, p->port, &ss, &len))
+			return -EINVAL;
+		if (ss.ss_family == AF_INET6)
+			lo.flags |= XT_LISTEN_V6ONLY;
+		else
+			lo.flags &= ~XT_LISTEN_V6ONLY;
+		for (t = 0; t < d->nthreads; t++) {
+			rc = xt_listen(d->threads[t].g, (struct sockaddr *)&ss, len, &lo,
+			               tgt_conn_accept, p, &p->listeners[t]);
+			if (rc) {
+				snprintf(err, errlen, "cannot listen on %s: %s", p->text,
+				         strerror(-rc));
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+void tgt_portals_close_thread(struct tgt_thread *th)
+{
+	struct tgt_daemon *d = th->d;
+	size_t i;
+
+	for (i = 0; i < d->nportals; i++) {
+		if (d->portals[i].listeners && d->portals[i].listeners[th->idx]) {
+			xt_listener_close(d->portals[i].listeners[th->idx]);
+			d->portals[i].listeners[th->idx] = NULL;
+		}
+	}
+}
+
+void tgt_portals_free(struct tgt_daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nportals; i++) {
+		free(d->portals[i].host);
+		free(d->portals[i].listeners);
+	}
+	free(d->portals);
+	d->portals = NULL;
+	d->nportals = 0;
+}

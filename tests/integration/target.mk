@@ -1,0 +1,7 @@
+# Integration tests of xtgtd, driven by real initiators (libiscsi's tools, QEMU).
+XI_TARGET_IT = \
+	tests/integration/xtgtd-cli.sh \
+	tests/integration/xtgtd-discovery.sh \
+	tests/integration/xtgtd-io.sh
+TESTS += $(XI_TARGET_IT)
+EXTRA_DIST += $(XI_TARGET_IT)
