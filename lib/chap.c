@@ -71,8 +71,10 @@ static int list_has_number(const char *list, uint32_t n, bool *found)
 int chap_alg_choose(const char *offer, const char *accept)
 {
 	const char *p = offer;
+	bool unused;
 
-	if (*p == '\0')
+	/* The whole list must be well-formed, not just its part up to our pick. */
+	if (*p == '\0' || list_has_number(offer, 0, &unused) < 0)
 		return -EINVAL;
 	/* RFC 7143 section 12.1.3: the target picks from the initiator's list, in its order. */
 	for (size_t guard = 0; guard < KEYS_VALUE_MAX && *p != '\0'; guard++) {
