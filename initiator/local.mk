@@ -1,1 +1,29 @@
-# initiator: see DESIGN.md
+# initiator/: libxiscsi (installed, public header include/xiscsi/xiscsi.h),
+# xiscsi-io and xiscsiadm. Only xiscsi_* symbols leave the library
+# (initiator/libxiscsi.sym); the protocol core and the transport are linked in.
+lib_LTLIBRARIES += initiator/libxiscsi.la
+initiator_libxiscsi_la_SOURCES = \
+	initiator/ini.h \
+	initiator/window.c initiator/window.h \
+	initiator/opts.c \
+	initiator/session.c \
+	initiator/login.c \
+	initiator/task.c \
+	initiator/discovery.c \
+	initiator/sync.c
+initiator_libxiscsi_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+initiator_libxiscsi_la_CPPFLAGS = $(AM_CPPFLAGS) -DPACKAGE_VERSION=\"$(PACKAGE_VERSION)\"
+initiator_libxiscsi_la_LIBADD = lib/libxcore.la transport/libxt.la
+initiator_libxiscsi_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
+	-Wl,--version-script=$(top_srcdir)/initiator/libxiscsi.sym
+EXTRA_initiator_libxiscsi_la_DEPENDENCIES = initiator/libxiscsi.sym
+EXTRA_DIST += initiator/libxiscsi.sym
+
+xiscsiincludedir = $(includedir)/xiscsi
+xiscsiinclude_HEADERS = include/xiscsi/xiscsi.h
+
+bin_PROGRAMS += initiator/xiscsi-io
+initiator_xiscsi_io_SOURCES = initiator/xiscsi-io.c initiator/cli.c initiator/cli.h
+initiator_xiscsi_io_LDADD = initiator/libxiscsi.la -lm
+
+

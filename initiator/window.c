@@ -1,0 +1,80 @@
+#include <errno.h>
+
+#include "initiator/window.h"
+#include "lib/serial.h"
+
+void ini_window_reset(struct ini_window *w, uint32_t cmdsn, uint32_t exp_cmdsn, uint32_t max_cmdsn)
+{
+	w->cmdsn = cmdsn;
+	w->exp_cmdsn = exp_cmdsn;
+	w->max_cmdsn = max_cmdsn;
+}
+
+bool ini_window_update(struct ini_window *w, uint32_t exp_cmdsn, uint32_t max_cmdsn)
+{
+	bool moved = false;
+
+	/* MaxCmdSN = ExpCmdSN - 1 is a valid, empty window; anything lower is not. */
+	if (serial_lt(max_cmdsn, exp_cmdsn - 1))
+		return false;
+	if (serial_gt(exp_cmdsn, w->exp_cmdsn)) {
+		w->exp_cmdsn = exp_cmdsn;
+		moved = true;
+	}
+	if (serial_gt(max_cmdsn, w->max_cmdsn)) {
+		w->max_cmdsn = max_cmdsn;
+		moved = true;
+	}
+	return moved;
+}
+
+bool ini_window_open(const struct ini_window *w)
+{
+	return serial_le(w->cmdsn, w->max_cmdsn);
+}
+
+uint32_t ini_window_room(const struct ini_window *w)
+{
+	if (!ini_window_open(w))
+		return 0;
+	return w->max_cmdsn - w->cmdsn + 1;
+}
+
+uint32_t ini_window_take(struct ini_window *w)
+{
+	return w->cmdsn++;
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+void ini_plan_unsolicited(uint32_t xfer_len, bool immediate_data, bool initial_r2t,
+                          uint32_t first_burst, uint32_t max_send_dsl, struct ini_unsolicited *u)
+{
+	uint32_t budget = min_u32(xfer_len, first_burst);
+
+	u->immediate = 0;
+	u->data_out = 0;
+	if (immediate_data)
+		u->immediate = min_u32(budget, max_send_dsl);
+	if (!initial_r2t)
+		u->data_out = budget - u->immediate;
+}
+
+int ini_r2t_check(uint32_t xfer_len, uint32_t offset, uint32_t desired, uint32_t max_burst)
+{
+	if (desired == 0 || desired > max_burst)
+		return -EPROTO;
+	if (offset > xfer_len || desired > xfer_len - offset)
+		return -EPROTO;
+	return 0;
+}
+
+int ini_datain_check(uint32_t xfer_len, uint32_t offset, uint32_t len)
+{
+	if (offset > xfer_len || len > xfer_len - offset)
+		return -EPROTO;
+	return 0;
+}

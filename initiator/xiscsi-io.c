@@ -1,0 +1,909 @@
+/*
+ * xiscsi-io: one-shot SCSI commands and a small load generator on libxiscsi.
+ *
+ *   xiscsi-io [OPTIONS] URL COMMAND [ARGS]     or     xiscsi-io COMMAND URL [ARGS] [OPTIONS]
+ *
+ * Exit status: 0 success, 1 usage, 2 connect or login failed, 3 a SCSI
+ * command failed, 4 data did not compare, 5 local I/O error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xiscsi/xiscsi.h>
+
+#include "initiator/cli.h"
+
+enum {
+	EXIT_USAGE = 1,
+	EXIT_LOGIN = 2,
+	EXIT_SCSI = 3,
+	EXIT_MISCOMPARE = 4,
+	EXIT_LOCAL = 5,
+};
+
+/* Largest single SCSI transfer the tool issues; longer requests are split. */
+#define CHUNK_MAX (1024 * 1024)
+
+struct args {
+	const char *transport;
+	const char *initiator;
+	const char *digests;
+	const char *in_file;
+	const char *out_file;
+	int pattern; /* -1: none */
+	const char *rw;
+	uint64_t bs;
+	uint64_t qd;
+	uint64_t time_ms;
+	uint64_t count;
+	uint64_t offset, length;
+	bool have_offset, have_length;
+	bool json;
+	bool quiet;
+	int verbose;
+	int page; /* -1: standard inquiry + VPD list */
+	const char *url;
+	const char *cmd;
+	char **pos; /* command arguments */
+	int npos;
+};
+
+struct ctx {
+	struct xiscsi_loop *loop;
+	struct xiscsi_session *s;
+	uint64_t lun;
+	struct xiscsi_capacity cap;
+	struct xiscsi_opts o;
+};
+
+static const char *prog = "xiscsi-io";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: %s [OPTIONS] URL COMMAND [ARGS]   (or COMMAND URL [ARGS])\n"
+	        "URL: iscsi://[user[%%secret]@]host[:port]/target-iqn/lun\n"
+	        "commands:\n"
+	        "  inquiry [--page N]               standard INQUIRY and the VPD page list\n"
+	        "  capacity | readcap                READ CAPACITY(16)\n"
+	        "  luns                             REPORT LUNS\n"
+	        "  read LBA COUNT [-o FILE]          COUNT blocks to FILE (default stdout)\n"
+	        "  read --offset BYTES --length BYTES [-o FILE]\n"
+	        "  write LBA COUNT (-i FILE | --pattern BYTE)   FILE '-' is stdin\n"
+	        "  write --offset BYTES (-i FILE | --pattern BYTE --length BYTES)\n"
+	        "  compare LBA COUNT -i FILE         LUN blocks against FILE\n"
+	        "  verify-pattern LBA COUNT --pattern BYTE\n"
+	        "  load | bench [--rw read|write|randread|randwrite] [--bs 4k] [--qd 32]\n"
+	        "               [--time 5s | --count N] [--json]\n"
+	        "options:\n"
+	        "  --transport NAME       tcp, uring, xdp (default: tcp or $XISCSI_TRANSPORT)\n"
+	        "  --initiator-name IQN   our iSCSI name\n"
+	        "  -d, --digests WHICH    none, header, data, both (CRC32C)\n"
+	        "  -v, --verbose          library diagnostics (twice: debug)\n"
+	        "  -q, --quiet            no progress line\n"
+	        "  -h, --help\n"
+	        "exit: 0 ok, 1 usage, 2 connect/login, 3 SCSI error, 4 miscompare, 5 local I/O\n",
+	        prog);
+}
+
+__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(try %s --help)\n", prog);
+	return EXIT_USAGE;
+}
+
+enum {
+	OPT_TRANSPORT = 256,
+	OPT_INITIATOR,
+	OPT_PATTERN,
+	OPT_RW,
+	OPT_BS,
+	OPT_QD,
+	OPT_TIME,
+	OPT_COUNT,
+	OPT_OFFSET,
+	OPT_LENGTH,
+	OPT_JSON,
+	OPT_PAGE,
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option lo[] = {
+	        {"transport", required_argument, NULL, OPT_TRANSPORT},
+	        {"initiator-name", required_argument, NULL, OPT_INITIATOR},
+	        {"digests", required_argument, NULL, 'd'},
+	        {"input", required_argument, NULL, 'i'},
+	        {"output", required_argument, NULL, 'o'},
+	        {"pattern", required_argument, NULL, OPT_PATTERN},
+	        {"rw", required_argument, NULL, OPT_RW},
+	        {"bs", required_argument, NULL, OPT_BS},
+	        {"qd", required_argument, NULL, OPT_QD},
+	        {"time", required_argument, NULL, OPT_TIME},
+	        {"seconds", required_argument, NULL, OPT_TIME},
+	        {"count", required_argument, NULL, OPT_COUNT},
+	        {"offset", required_argument, NULL, OPT_OFFSET},
+	        {"length", required_argument, NULL, OPT_LENGTH},
+	        {"json", no_argument, NULL, OPT_JSON},
+	        {"page", required_argument, NULL, OPT_PAGE},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"quiet", no_argument, NULL, 'q'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	uint64_t v;
+	int c;
+
+	a->pattern = -1;
+	a->page = -1;
+	a->rw = "randread";
+	a->bs = 4096;
+	a->qd = 32;
+	a->time_ms = 5000;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:i:o:vqh", lo, NULL)) != -1) {
+		switch (c) {
+		case OPT_TRANSPORT:
+			a->transport = optarg;
+			break;
+		case OPT_INITIATOR:
+			a->initiator = optarg;
+			break;
+		case 'd':
+			a->digests = optarg;
+			break;
+		case 'i':
+			a->in_file = optarg;
+			break;
+		case 'o':
+			a->out_file = optarg;
+			break;
+		case OPT_PATTERN:
+			if (cli_u64(optarg, 0, 255, &v))
+				return bad("--pattern wants a byte value 0..255, not '%s'", optarg);
+			a->pattern = (int)v;
+			break;
+		case OPT_RW:
+			if (strcmp(optarg, "read") && strcmp(optarg, "write") &&
+			    strcmp(optarg, "randread") && strcmp(optarg, "randwrite"))
+				return bad(
+				        "--rw wants read, write, randread or randwrite, not '%s'",
+				        optarg);
+			a->rw = optarg;
+			break;
+		case OPT_BS:
+			if (cli_size(optarg, &v) || v == 0 || v > 16 * 1024 * 1024)
+				return bad("--bs wants a size such as 4k (at most 16M), not '%s'",
+				           optarg);
+			a->bs = v;
+			break;
+		case OPT_QD:
+			if (cli_u64(optarg, 1, 4096, &v))
+				return bad("--qd wants 1..4096, not '%s'", optarg);
+			a->qd = v;
+			break;
+		case OPT_TIME:
+			if (cli_duration_ms(optarg, &v) || v == 0)
+				return bad("--time wants a duration such as 5s or 500ms, not '%s'",
+				           optarg);
+			a->time_ms = v;
+			break;
+		case OPT_COUNT:
+			if (cli_u64(optarg, 1, UINT64_MAX, &v))
+				return bad("--count wants a positive number, not '%s'", optarg);
+			a->count = v;
+			break;
+		case OPT_OFFSET:
+			if (cli_size(optarg, &v))
+				return bad("--offset wants a byte offset, not '%s'", optarg);
+			a->offset = v;
+			a->have_offset = true;
+			break;
+		case OPT_LENGTH:
+			if (cli_size(optarg, &v) || v == 0)
+				return bad("--length wants a byte count, not '%s'", optarg);
+			a->length = v;
+			a->have_length = true;
+			break;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case OPT_PAGE:
+			if (cli_u64(optarg, 0, 255, &v))
+				return bad("--page wants a VPD page number 0..255, not '%s'",
+				           optarg);
+			a->page = (int)v;
+			break;
+		case 'v':
+			a->verbose++;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			return bad("option %s needs a value", argv[optind - 1]);
+		default:
+			return bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind < 2)
+		return bad("%s", "needs a URL and a command");
+	if (!strncmp(argv[optind], "iscsi://", 8)) {
+		a->url = argv[optind];
+		a->cmd = argv[optind + 1];
+	} else {
+		a->cmd = argv[optind];
+		a->url = argv[optind + 1];
+	}
+	a->pos = argv + optind + 2;
+	a->npos = argc - optind - 2;
+	return 0;
+}
+
+static int open_session(struct ctx *c, const struct args *a)
+{
+	int err;
+
+	xiscsi_opts_init(&c->o, sizeof(c->o));
+	err = xiscsi_opts_parse_url(&c->o, a->url, &c->lun);
+	if (err || !c->o.target_name) {
+		fprintf(stderr, "%s: bad URL '%s': want iscsi://host[:port]/target-iqn/lun\n", prog,
+		        a->url);
+		return EXIT_USAGE;
+	}
+	if (a->initiator)
+		c->o.initiator_name = a->initiator;
+	if (a->digests) {
+		bool h = !strcmp(a->digests, "header") || !strcmp(a->digests, "both") ||
+		         !strcasecmp(a->digests, "crc32c");
+		bool d = !strcmp(a->digests, "data") || !strcmp(a->digests, "both") ||
+		         !strcasecmp(a->digests, "crc32c");
+
+		if (!h && !d && strcmp(a->digests, "none"))
+			return bad("-d wants none, header, data or both, not '%s'", a->digests);
+		c->o.header_digest = h ? XISCSI_DIGEST_CRC32C : XISCSI_DIGEST_NONE;
+		c->o.data_digest = d ? XISCSI_DIGEST_CRC32C : XISCSI_DIGEST_NONE;
+	}
+	if (a->qd > c->o.queue_depth)
+		c->o.queue_depth = (uint32_t)a->qd;
+	xiscsi_set_log_level(a->verbose);
+	err = xiscsi_loop_new(a->transport, &c->loop);
+	if (err) {
+		fprintf(stderr, "%s: transport %s: %s\n", prog, a->transport ? a->transport : "tcp",
+		        strerror(-err));
+		return EXIT_USAGE;
+	}
+	err = xiscsi_session_new(c->loop, &c->o, &c->s);
+	if (err) {
+		fprintf(stderr, "%s: session options: %s\n", prog, strerror(-err));
+		return EXIT_USAGE;
+	}
+	err = xiscsi_session_connect_sync(c->s);
+	if (err) {
+		fprintf(stderr, "%s: cannot log in to %s: %s\n", prog, a->url,
+		        xiscsi_session_error(c->s));
+		return EXIT_LOGIN;
+	}
+	return 0;
+}
+
+static void close_session(struct ctx *c)
+{
+	if (c->s && xiscsi_session_state(c->s) == XISCSI_STATE_LOGGED_IN)
+		xiscsi_session_logout_sync(c->s);
+	xiscsi_session_free(c->s);
+	xiscsi_loop_free(c->loop);
+	xiscsi_opts_clear(&c->o);
+}
+
+static int scsi_fail(const char *what, int err, const struct xiscsi_cmd *res)
+{
+	char buf[256];
+
+	if (err == -EIO && res)
+		fprintf(stderr, "%s: %s failed: %s\n", prog, what,
+		        xiscsi_cmd_strerror(res, buf, sizeof(buf)));
+	else
+		fprintf(stderr, "%s: %s failed: %s\n", prog, what, strerror(-err));
+	return EXIT_SCSI;
+}
+
+static void print_ascii(const char *label, const uint8_t *p, size_t n)
+{
+	printf("%s", label);
+	for (size_t i = 0; i < n; i++)
+		putchar(p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '.');
+	putchar('\n');
+}
+
+static int cmd_inquiry(struct ctx *c, const struct args *a)
+{
+	struct xiscsi_cmd res;
+	uint8_t buf[255];
+	uint32_t got = 0;
+	int err;
+
+	memset(buf, 0, sizeof(buf));
+	if (a->page >= 0) {
+		err = xiscsi_inquiry_sync(c->s, c->lun, true, (uint8_t)a->page, buf, sizeof(buf),
+		                          &got, &res);
+		if (err)
+			return scsi_fail("INQUIRY", err, &res);
+		printf("VPD page 0x%02x, %u bytes:\n", a->page, got);
+		for (uint32_t i = 0; i < got; i++)
+			printf("%02x%s", buf[i], (i % 16 == 15 || i + 1 == got) ? "\n" : " ");
+		return 0;
+	}
+	err = xiscsi_inquiry_sync(c->s, c->lun, false, 0, buf, 96, &got, &res);
+	if (err)
+		return scsi_fail("INQUIRY", err, &res);
+	if (got < 36) {
+		fprintf(stderr, "%s: INQUIRY returned %u bytes, want 36\n", prog, got);
+		return EXIT_SCSI;
+	}
+	/* SPC-5 6.7.2 standard INQUIRY data. */
+	printf("Peripheral qualifier: %u\n", buf[0] >> 5);
+	printf("Device type: 0x%02x\n", buf[0] & 0x1f);
+	printf("Removable: %s\n", (buf[1] & 0x80) ? "yes" : "no");
+	printf("Version: 0x%02x\n", buf[2]);
+	print_ascii("Vendor: ", buf + 8, 8);
+	print_ascii("Product: ", buf + 16, 16);
+	print_ascii("Revision: ", buf + 32, 4);
+	err = xiscsi_inquiry_sync(c->s, c->lun, true, 0, buf, sizeof(buf), &got, &res);
+	if (err) {
+		printf("VPD pages: none (%s)\n", err == -EIO ? "not supported" : strerror(-err));
+		return 0;
+	}
+	printf("VPD pages:");
+	/* SPC-5 7.7.15: the list starts at byte 4, PAGE LENGTH in bytes 2..3. */
+	for (uint32_t i = 4; i < got && i < 4u + ((uint32_t)buf[2] << 8 | buf[3]); i++)
+		printf(" 0x%02x", buf[i]);
+	printf("\n");
+	return 0;
+}
+
+static int get_capacity(struct ctx *c)
+{
+	struct xiscsi_cmd res;
+	int err = xiscsi_readcap16_sync(c->s, c->lun, &c->cap, &res);
+
+	if (err)
+		return scsi_fail("READ CAPACITY(16)", err, &res);
+	return 0;
+}
+
+static int cmd_capacity(struct ctx *c)
+{
+	int rc = get_capacity(c);
+
+	if (rc)
+		return rc;
+	printf("Blocks: %" PRIu64 "\n", c->cap.blocks);
+	printf("Block size: %u\n", c->cap.block_size);
+	printf("Bytes: %" PRIu64 "\n", c->cap.blocks * c->cap.block_size);
+	printf("Thin provisioned: %s\n", c->cap.thin ? "yes" : "no");
+	return 0;
+}
+
+static int cmd_luns(struct ctx *c)
+{
+	struct xiscsi_cmd res;
+	uint64_t *luns = NULL;
+	unsigned n = 0;
+	int err = xiscsi_report_luns_sync(c->s, &luns, &n, &res);
+
+	if (err)
+		return scsi_fail("REPORT LUNS", err, &res);
+	for (unsigned i = 0; i < n; i++)
+		printf("%" PRIu64 "\n", luns[i]);
+	free(luns);
+	return 0;
+}
+
+/* The block range of read/write/compare: LBA COUNT, or --offset/--length in bytes. */
+static int get_range(struct ctx *c, const struct args *a, bool need_len, uint64_t *lba,
+                     uint64_t *blocks)
+{
+	uint64_t bsz = c->cap.block_size;
+
+	if (a->npos >= 2) {
+		if (cli_u64(a->pos[0], 0, UINT64_MAX, lba))
+			return bad("LBA '%s' is not a number", a->pos[0]);
+		if (cli_u64(a->pos[1], 1, UINT32_MAX, blocks))
+			return bad("COUNT '%s' is not a positive number", a->pos[1]);
+	} else if (a->have_offset || a->have_length) {
+		if (a->offset % bsz || a->length % bsz)
+			return bad("--offset and --length must be multiples of the block size%s",
+			           "");
+		*lba = a->offset / bsz;
+		*blocks = a->length / bsz;
+		if (need_len && *blocks == 0)
+			return bad("%s", "--length is needed");
+	} else {
+		return bad("%s needs LBA COUNT (or --offset/--length)", a->cmd);
+	}
+	if (*lba >= c->cap.blocks || (need_len && *blocks > c->cap.blocks - *lba)) {
+		fprintf(stderr, "%s: range past the end of the LUN (%" PRIu64 " blocks)\n", prog,
+		        c->cap.blocks);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void progress(const struct args *a, uint64_t done, uint64_t total)
+{
+	if (a->quiet || !isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " MiB (%u%%)", done >> 20, total >> 20,
+	        (unsigned)(total ? done * 100 / total : 100));
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+static ssize_t read_full(int fd, uint8_t *p, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, p + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static int write_full(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+enum xfer_kind { XFER_READ, XFER_WRITE, XFER_COMPARE, XFER_VERIFY };
+
+static int cmd_xfer(struct ctx *c, const struct args *a, enum xfer_kind kind)
+{
+	uint64_t lba, blocks, done = 0, total;
+	uint32_t bsz;
+	uint8_t *buf = NULL, *ref = NULL;
+	int fd = -1, rc;
+	bool own_fd = false;
+
+	rc = get_capacity(c);
+	if (rc)
+		return rc;
+	bsz = c->cap.block_size;
+	if (kind == XFER_WRITE && a->npos < 2 && !a->have_length && a->in_file) {
+		/* write --offset X -i FILE: the file's size says how much. */
+		struct stat st;
+
+		if (stat(a->in_file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+			struct args b = *a;
+
+			b.length = (uint64_t)st.st_size;
+			b.have_length = true;
+			b.have_offset = true;
+			rc = get_range(c, &b, true, &lba, &blocks);
+			goto have_range;
+		}
+	}
+	rc = get_range(c, a, true, &lba, &blocks);
+have_range:
+	if (rc)
+		return rc;
+	if ((kind == XFER_WRITE && a->pattern < 0 && !a->in_file) ||
+	    (kind == XFER_COMPARE && !a->in_file))
+		return bad("%s needs -i FILE (or --pattern BYTE for write)", a->cmd);
+	if (kind == XFER_VERIFY && a->pattern < 0)
+		return bad("%s needs --pattern BYTE", a->cmd);
+	total = blocks * bsz;
+	buf = malloc(CHUNK_MAX > bsz ? CHUNK_MAX : bsz);
+	ref = malloc(CHUNK_MAX > bsz ? CHUNK_MAX : bsz);
+	if (!buf || !ref) {
+		rc = EXIT_LOCAL;
+		goto out;
+	}
+	if (kind == XFER_READ) {
+		if (a->out_file && strcmp(a->out_file, "-")) {
+			fd = open(a->out_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			own_fd = true;
+		} else {
+			fd = STDOUT_FILENO;
+		}
+	} else if (a->in_file) {
+		if (strcmp(a->in_file, "-")) {
+			fd = open(a->in_file, O_RDONLY);
+			own_fd = true;
+		} else {
+			fd = STDIN_FILENO;
+		}
+	}
+	if ((a->in_file || kind == XFER_READ) && fd < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, kind == XFER_READ ? a->out_file : a->in_file,
+		        strerror(errno));
+		rc = EXIT_LOCAL;
+		goto out;
+	}
+	/* Bounded by the range: each turn moves at least one block. */
+	while (done < total) {
+		uint32_t n = (uint32_t)(total - done < CHUNK_MAX ? total - done : CHUNK_MAX);
+		uint32_t nb = n / bsz;
+		struct xiscsi_cmd res;
+		int err;
+
+		n = nb * bsz;
+		if (kind == XFER_WRITE || kind == XFER_COMPARE) {
+			if (a->in_file) {
+				ssize_t r = read_full(fd, kind == XFER_WRITE ? buf : ref, n);
+
+				if (r < 0) {
+					fprintf(stderr, "%s: %s: %s\n", prog, a->in_file,
+					        strerror((int)-r));
+					rc = EXIT_LOCAL;
+					goto out;
+				}
+				if ((uint32_t)r < n) {
+					fprintf(stderr, "%s: %s ends after %" PRIu64 " bytes\n",
+					        prog, a->in_file, done + (uint64_t)r);
+					rc = EXIT_LOCAL;
+					goto out;
+				}
+			} else {
+				memset(buf, a->pattern, n);
+			}
+		}
+		if (kind == XFER_VERIFY)
+			memset(ref, a->pattern, n);
+		if (kind == XFER_WRITE)
+			err = xiscsi_write_sync(c->s, c->lun, lba, nb, bsz, buf, &res);
+		else
+			err = xiscsi_read_sync(c->s, c->lun, lba, nb, bsz, buf, &res);
+		if (err) {
+			rc = scsi_fail(kind == XFER_WRITE ? "WRITE(16)" : "READ(16)", err, &res);
+			goto out;
+		}
+		if (kind == XFER_READ && write_full(fd, buf, n) < 0) {
+			fprintf(stderr, "%s: writing output: %s\n", prog, strerror(errno));
+			rc = EXIT_LOCAL;
+			goto out;
+		}
+		if ((kind == XFER_COMPARE || kind == XFER_VERIFY) && memcmp(buf, ref, n)) {
+			uint32_t i = 0;
+
+			while (i < n && buf[i] == ref[i])
+				i++;
+			fprintf(stderr, "%s: miscompare at byte %" PRIu64 " (LBA %" PRIu64 ")\n",
+			        prog, lba * bsz + i, lba + i / bsz);
+			rc = EXIT_MISCOMPARE;
+			goto out;
+		}
+		lba += nb;
+		done += n;
+		progress(a, done, total);
+	}
+	if (kind == XFER_WRITE) {
+		struct xiscsi_cmd res;
+		int err = xiscsi_sync_cache_sync(c->s, c->lun, &res);
+
+		if (err)
+			fprintf(stderr, "%s: warning: SYNCHRONIZE CACHE: %s\n", prog,
+			        err == -EIO ? xiscsi_cmd_strerror(&res, (char *)ref, 256)
+			                    : strerror(-err));
+	}
+	if (kind == XFER_COMPARE || kind == XFER_VERIFY)
+		printf("%" PRIu64 " bytes compare equal\n", total);
+	rc = 0;
+out:
+	if (own_fd && fd >= 0)
+		close(fd);
+	free(buf);
+	free(ref);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- load */
+
+struct load {
+	struct ctx *c;
+	const struct args *a;
+	bool rnd, write;
+	uint64_t span_blocks; /* LBAs the load covers */
+	uint32_t nb;          /* blocks per I/O */
+	uint64_t next_lba;
+	uint64_t rng;
+	uint64_t issued, done, errors;
+	uint64_t start_ns, stop_ns;
+	bool stopping;
+	uint64_t hist[64 * 8]; /* latency histogram, log2 buckets with 8 sub-buckets */
+	char first_err[256];
+};
+
+struct load_io {
+	struct xiscsi_cmd cmd;
+	struct load *l;
+	uint8_t *buf;
+	uint64_t t0;
+};
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+static unsigned hist_bucket(uint64_t ns)
+{
+	unsigned b = 0;
+
+	if (ns < 8)
+		return (unsigned)ns;
+	b = 63 - (unsigned)__builtin_clzll(ns);
+	/* 8 sub-buckets per power of two: about 12 % resolution. */
+	return (b - 2) * 8 + (unsigned)((ns >> (b - 3)) & 7);
+}
+
+static uint64_t hist_value(unsigned i)
+{
+	unsigned b = i / 8 + 2, sub = i % 8;
+
+	if (i < 8)
+		return i;
+	return (1ull << b) + ((uint64_t)sub << (b - 3));
+}
+
+static uint64_t percentile(const struct load *l, double p)
+{
+	uint64_t want = (uint64_t)((double)l->done * p), seen = 0;
+
+	for (unsigned i = 0; i < sizeof(l->hist) / sizeof(l->hist[0]); i++) {
+		seen += l->hist[i];
+		if (seen > want)
+			return hist_value(i);
+	}
+	return 0;
+}
+
+static void load_issue(struct load_io *io);
+
+static void load_done(struct xiscsi_cmd *cmd)
+{
+	struct load_io *io = cmd->priv;
+	struct load *l = io->l;
+	uint64_t now = cli_now_ns();
+	unsigned b = hist_bucket(now - io->t0);
+
+	if (b >= sizeof(l->hist) / sizeof(l->hist[0]))
+		b = sizeof(l->hist) / sizeof(l->hist[0]) - 1;
+	l->hist[b]++;
+	l->done++;
+	if (!xiscsi_cmd_ok(cmd)) {
+		if (!l->errors)
+			xiscsi_cmd_strerror(cmd, l->first_err, sizeof(l->first_err));
+		l->errors++;
+	}
+	if (l->a->count ? l->issued >= l->a->count : now >= l->stop_ns)
+		l->stopping = true;
+	if (!l->stopping)
+		load_issue(io);
+}
+
+static void load_issue(struct load_io *io)
+{
+	struct load *l = io->l;
+	uint64_t lba;
+	int err;
+
+	if (l->rnd) {
+		lba = (xorshift(&l->rng) % (l->span_blocks / l->nb)) * l->nb;
+	} else {
+		if (l->next_lba + l->nb > l->span_blocks)
+			l->next_lba = 0;
+		lba = l->next_lba;
+		l->next_lba += l->nb;
+	}
+	memset(&io->cmd, 0, sizeof(io->cmd));
+	io->cmd.lun = l->c->lun;
+	if (l->write)
+		xiscsi_cdb_write16(&io->cmd, lba, l->nb, false);
+	else
+		xiscsi_cdb_read16(&io->cmd, lba, l->nb, false);
+	xiscsi_cmd_set_buf(&io->cmd, io->buf, l->nb * l->c->cap.block_size);
+	io->cmd.cb = load_done;
+	io->cmd.priv = io;
+	io->t0 = cli_now_ns();
+	err = xiscsi_submit(l->c->s, &io->cmd);
+	if (err) {
+		if (!l->errors)
+			snprintf(l->first_err, sizeof(l->first_err), "submit: %s", strerror(-err));
+		l->errors++;
+		l->stopping = true;
+		return;
+	}
+	l->issued++;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static int cmd_load(struct ctx *c, const struct args *a)
+{
+	struct load *l = calloc(1, sizeof(*l));
+	struct load_io *ios = NULL;
+	double secs, cpu0, cpu, iops, mbps;
+	int rc;
+
+	if (!l)
+		return EXIT_LOCAL;
+	rc = get_capacity(c);
+	if (rc)
+		goto out;
+	if (a->bs % c->cap.block_size) {
+		rc = bad("--bs must be a multiple of the block size%s", "");
+		goto out;
+	}
+	l->c = c;
+	l->a = a;
+	l->nb = (uint32_t)(a->bs / c->cap.block_size);
+	l->span_blocks = c->cap.blocks;
+	if (l->span_blocks < l->nb) {
+		fprintf(stderr, "%s: LUN smaller than one block of --bs\n", prog);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	l->rnd = !strncmp(a->rw, "rand", 4);
+	l->write = strstr(a->rw, "write") != NULL;
+	l->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+	ios = calloc(a->qd, sizeof(*ios));
+	if (!ios) {
+		rc = EXIT_LOCAL;
+		goto out;
+	}
+	for (uint64_t i = 0; i < a->qd; i++) {
+		ios[i].l = l;
+		if (posix_memalign((void **)&ios[i].buf, 4096, a->bs)) {
+			rc = EXIT_LOCAL;
+			goto out;
+		}
+		memset(ios[i].buf, (int)(0xa5 ^ i), a->bs);
+	}
+	cpu0 = cpu_seconds();
+	l->start_ns = cli_now_ns();
+	l->stop_ns = l->start_ns + a->time_ms * 1000000ull;
+	for (uint64_t i = 0; i < a->qd && !l->stopping; i++) {
+		if (a->count && l->issued >= a->count)
+			break;
+		load_issue(&ios[i]);
+	}
+	/* Bounded by --time/--count; every command completes or the session fails. */
+	while (l->done < l->issued) {
+		int err = xiscsi_loop_poll(c->loop, 256, 100);
+
+		if (err < 0) {
+			fprintf(stderr, "%s: poll: %s\n", prog, strerror(-err));
+			rc = EXIT_LOCAL;
+			goto out;
+		}
+		if (!a->count && cli_now_ns() >= l->stop_ns)
+			l->stopping = true;
+	}
+	secs = (double)(cli_now_ns() - l->start_ns) / 1e9;
+	cpu = cpu_seconds() - cpu0;
+	iops = (double)l->done / secs;
+	mbps = iops * (double)a->bs / 1e6;
+	if (a->json) {
+		printf("{\"rw\":\"%s\",\"bs\":%" PRIu64 ",\"qd\":%" PRIu64
+		       ",\"transport\":\"%s\",\"seconds\":%.3f,\"ios\":%" PRIu64
+		       ",\"errors\":%" PRIu64
+		       ",\"iops\":%.0f,\"mbps\":%.1f,\"lat_us\":{\"p50\":%.1f,"
+		       "\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f},\"cpu_us_per_io\":%.2f}\n",
+		       a->rw, a->bs, a->qd, xiscsi_loop_transport(c->loop), secs, l->done,
+		       l->errors, iops, mbps, percentile(l, 0.5) / 1e3, percentile(l, 0.9) / 1e3,
+		       percentile(l, 0.99) / 1e3, percentile(l, 0.999) / 1e3,
+		       l->done ? cpu * 1e6 / (double)l->done : 0.0);
+	} else {
+		printf("%s bs=%" PRIu64 " qd=%" PRIu64 " transport=%s: %" PRIu64
+		       " I/Os in %.2f s, %" PRIu64 " errors\n",
+		       a->rw, a->bs, a->qd, xiscsi_loop_transport(c->loop), l->done, secs,
+		       l->errors);
+		printf("IOPS: %.0f\nMB/s: %.1f\n", iops, mbps);
+		printf("latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f\n",
+		       percentile(l, 0.5) / 1e3, percentile(l, 0.9) / 1e3,
+		       percentile(l, 0.99) / 1e3, percentile(l, 0.999) / 1e3);
+		printf("CPU us per I/O: %.2f\n", l->done ? cpu * 1e6 / (double)l->done : 0.0);
+	}
+	if (l->errors) {
+		fprintf(stderr, "%s: %" PRIu64 " I/Os failed; first: %s\n", prog, l->errors,
+		        l->first_err);
+		rc = EXIT_SCSI;
+	}
+out:
+	if (ios)
+		for (uint64_t i = 0; i < a->qd; i++)
+			free(ios[i].buf);
+	free(ios);
+	free(l);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	struct ctx c;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	memset(&c, 0, sizeof(c));
+	rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc;
+	if (strcmp(a.cmd, "inquiry") && strcmp(a.cmd, "capacity") && strcmp(a.cmd, "readcap") &&
+	    strcmp(a.cmd, "luns") && strcmp(a.cmd, "read") && strcmp(a.cmd, "write") &&
+	    strcmp(a.cmd, "compare") && strcmp(a.cmd, "verify-pattern") && strcmp(a.cmd, "load") &&
+	    strcmp(a.cmd, "bench"))
+		return bad("unknown command '%s'", a.cmd);
+	rc = open_session(&c, &a);
+	if (rc)
+		goto out;
+	if (!strcmp(a.cmd, "inquiry"))
+		rc = cmd_inquiry(&c, &a);
+	else if (!strcmp(a.cmd, "capacity") || !strcmp(a.cmd, "readcap"))
+		rc = cmd_capacity(&c);
+	else if (!strcmp(a.cmd, "luns"))
+		rc = cmd_luns(&c);
+	else if (!strcmp(a.cmd, "read"))
+		rc = cmd_xfer(&c, &a, XFER_READ);
+	else if (!strcmp(a.cmd, "write"))
+		rc = cmd_xfer(&c, &a, XFER_WRITE);
+	else if (!strcmp(a.cmd, "compare"))
+		rc = cmd_xfer(&c, &a, XFER_COMPARE);
+	else if (!strcmp(a.cmd, "verify-pattern"))
+		rc = cmd_xfer(&c, &a, XFER_VERIFY);
+	else
+		rc = cmd_load(&c, &a);
+out:
+	close_session(&c);
+	return rc;
+}
