@@ -191,8 +191,8 @@ static void gen_url_seeds(const char *dir)
 	        "iscsi://127.0.0.1/iqn.2001-04.com.example:disk/0",
 	        "iscsi://alice%s3cret@host.example:3261/iqn.2001-04.com.example:d/16383",
 	        "iscsi://bob:pw@[::1]:3262/iqn.2001-04.com.example%3adisk/2",
-	        "iscsi://a%b@h/iqn.2001-04.com.example/0?header_digest=crc32c&target_user=t&"
-	        "target_password=tp",
+	        ("iscsi://a%b@h/iqn.2001-04.a.b/0?"
+	         "header_digest=crc32c&target_user=t&target_password=p"),
 	        "iscsi://[fe80::1]/",
 	        "[fe80::2]:3260,7",
 	        "0.0.0.0:3260",
