@@ -638,6 +638,104 @@ int xt_listener_addr(struct xt_listener *l, struct sockaddr_storage *ss, socklen
 	return l->ops->listener_addr(l, ss, len);
 }
 
+/* ---- options by name ---- */
+
+const char xt_opt_help[] =
+        "  --transport NAME       tcp, uring or xdp (see xiscsi-transport(7))\n"
+        "  --busy-poll[=US]       spin up to US microseconds before sleeping\n"
+        "  --rx-buf BYTES         size of each receive buffer (default 128K)\n"
+        "  --sndbuf BYTES         SO_SNDBUF (default: kernel autotuning)\n"
+        "  --rcvbuf BYTES         SO_RCVBUF (default: kernel autotuning)\n"
+        "  --send-hwm BYTES       queued send bytes per connection before waiting (4M)\n"
+        "  --sqpoll-idle MS       uring: kernel submission thread, idle time\n"
+        "  --zc-threshold BYTES   uring/xdp: zero-copy sends from this size\n"
+        "  --xdp-if IF[:QUEUE]    xdp: interface and queue to take\n";
+
+static int parse_size(const char *v, uint64_t max, uint64_t *out)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!v || !*v)
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		n <<= 10, end++;
+		break;
+	case 'm':
+	case 'M':
+		n <<= 20, end++;
+		break;
+	case 'g':
+	case 'G':
+		n <<= 30, end++;
+		break;
+	}
+	if (*end || n > max)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+int xt_opt_set(struct xt_group_opts *go, struct xt_conn_opts *co, const char *name,
+               const char *value)
+{
+	struct xt_group_opts gdummy;
+	struct xt_conn_opts cdummy;
+	const char *colon;
+	uint64_t v = 0;
+	int err = 0;
+
+	go = go ? go : &gdummy;
+	co = co ? co : &cdummy;
+	if (strcmp(name, "busy-poll") == 0) {
+		if (value && (err = parse_size(value, 1000000, &v)))
+			return err;
+		go->flags |= XT_GROUP_BUSY_POLL;
+		go->busy_poll_us = (unsigned)v;
+	} else if (strcmp(name, "xdp-if") == 0) {
+		if (!value || !*value)
+			return -EINVAL;
+		colon = strchr(value, ':');
+		if (colon && (err = parse_size(colon + 1, 0xffff, &v)))
+			return err;
+		if ((colon ? (size_t)(colon - value) : strlen(value)) >= sizeof(go->xdp_ifname) ||
+		    colon == value)
+			return -EINVAL;
+		memset(go->xdp_ifname, 0, sizeof(go->xdp_ifname));
+		memcpy(go->xdp_ifname, value, colon ? (size_t)(colon - value) : strlen(value));
+		go->xdp_queue = (unsigned)v;
+	} else if (strcmp(name, "rx-buf") == 0) {
+		if (!(err = parse_size(value, 64u << 20, &v)) && v < 4096)
+			err = -EINVAL;
+		go->rx_buf_size = v;
+	} else if (strcmp(name, "sqpoll-idle") == 0) {
+		err = parse_size(value, 3600000, &v);
+		go->sqpoll_idle_ms = (unsigned)v;
+	} else if (strcmp(name, "zc-threshold") == 0) {
+		err = parse_size(value, 1u << 30, &v);
+		go->zc_threshold = (unsigned)v;
+	} else if (strcmp(name, "sndbuf") == 0) {
+		err = parse_size(value, 1u << 30, &v);
+		co->sndbuf = (int)v;
+	} else if (strcmp(name, "rcvbuf") == 0) {
+		err = parse_size(value, 1u << 30, &v);
+		co->rcvbuf = (int)v;
+	} else if (strcmp(name, "send-hwm") == 0) {
+		if (!(err = parse_size(value, 1ull << 40, &v)) && v == 0)
+			err = -EINVAL;
+		co->send_hwm = v;
+	} else {
+		return -ENOENT;
+	}
+	return err;
+}
+
 /* ---- addresses ---- */
 
 int xt_addr_parse(const char *str, uint16_t default_port, struct sockaddr_storage *ss,

@@ -62,9 +62,9 @@ struct xt_group_opts {
 	unsigned rx_buf_cache; /* free receive buffers kept for reuse; default 32 */
 	unsigned busy_poll_us; /* SO_BUSY_POLL / NAPI budget when XT_GROUP_BUSY_POLL; default 50 */
 	unsigned sqpoll_idle_ms; /* uring: SQPOLL thread idle time; 0 = no SQPOLL */
-	unsigned zc_threshold;  /* uring/xdp: sends at least this big go zero-copy; 0 = backend's */
-	const char *xdp_ifname; /* xdp: interface to take a queue of */
-	unsigned xdp_queue;     /* xdp: its queue index */
+	unsigned zc_threshold; /* uring/xdp: sends at least this big go zero-copy; 0 = backend's */
+	char xdp_ifname[16];   /* xdp: interface to take a queue of (IFNAMSIZ) */
+	unsigned xdp_queue;    /* xdp: its queue index */
 };
 
 /* xt_conn_opts.flags */
@@ -418,6 +418,18 @@ static inline void xt_rxbuf_release(struct xt_rxbuf *b)
 	if (--b->refs == 0)
 		b->free(b);
 }
+
+/* ---- options from a command line or a configuration file ---- */
+
+/* Set one transport option by its long name without dashes ("busy-poll",
+ * "rx-buf", "sndbuf", "rcvbuf", "send-hwm", "sqpoll-idle", "zc-threshold",
+ * "xdp-if"); sizes take K/M/G. value may be NULL for "busy-poll". 0,
+ * -ENOENT when name is no transport option (so a caller can try its own),
+ * -EINVAL for a bad value. Either struct pointer may be NULL. */
+int xt_opt_set(struct xt_group_opts *go, struct xt_conn_opts *co, const char *name,
+               const char *value);
+/* Help lines for those options, for a program's --help. */
+extern const char xt_opt_help[];
 
 /* ---- addresses ---- */
 

@@ -369,6 +369,32 @@ static bool client_done(const struct client *k)
 
 /* ---- tests ---- */
 
+static int t_options(void)
+{
+	struct xt_group_opts go = {.opts_size = sizeof(go)};
+	struct xt_conn_opts co = {.opts_size = sizeof(co)};
+
+	CHECK(xt_opt_set(&go, &co, "rx-buf", "256K") == 0 && go.rx_buf_size == 256 * 1024);
+	CHECK(xt_opt_set(&go, &co, "send-hwm", "8M") == 0 && co.send_hwm == 8u << 20);
+	CHECK(xt_opt_set(&go, &co, "sndbuf", "65536") == 0 && co.sndbuf == 65536);
+	CHECK(xt_opt_set(&go, &co, "busy-poll", NULL) == 0 && (go.flags & XT_GROUP_BUSY_POLL));
+	CHECK(xt_opt_set(&go, &co, "xdp-if", "veth0:3") == 0 &&
+	      strcmp(go.xdp_ifname, "veth0") == 0 && go.xdp_queue == 3);
+	CHECK(xt_opt_set(&go, &co, "xdp-if", "a-name-longer-than-ifnamsiz") == -EINVAL);
+	CHECK(xt_opt_set(&go, &co, "rx-buf", "12x") == -EINVAL);
+	CHECK(xt_opt_set(&go, &co, "send-hwm", "0") == -EINVAL);
+	CHECK(xt_opt_set(&go, &co, "portal", "1") == -ENOENT);
+	/* A struct from an older caller (smaller opts_size) still works:
+	 * what it does not have reads as the default. */
+	go.opts_size = offsetof(struct xt_group_opts, rx_buf_size);
+	CHECK(xt_group_new(backend, &go, &ga) == 0);
+	CHECK(ga->opts.rx_buf_size == 128 * 1024 && (ga->opts.flags & XT_GROUP_BUSY_POLL));
+	groups_free();
+	go.opts_size = 0;
+	CHECK(xt_group_new(backend, &go, &ga) == -EINVAL);
+	return PASS;
+}
+
 static int t_backends(void)
 {
 	const char *const *names = xt_backend_names();
@@ -935,21 +961,14 @@ static const struct {
 	const char *name;
 	int (*fn)(void);
 } tests[] = {
-        {"backends", t_backends},
-        {"addr", t_addr},
-        {"timers", t_timers},
-        {"post", t_post},
-        {"group_fd", t_group_fd},
-        {"echo", t_echo},
-        {"echo_small", t_echo_small},
-        {"many", t_many},
-        {"backpressure", t_backpressure},
-        {"reset", t_reset},
-        {"halfclose", t_halfclose},
-        {"refused", t_refused},
-        {"close_flush", t_close_flush},
-        {"ipv6", t_ipv6},
-        {"busypoll", t_busypoll},
+        {"backends", t_backends}, {"addr", t_addr},
+        {"options", t_options},   {"timers", t_timers},
+        {"post", t_post},         {"group_fd", t_group_fd},
+        {"echo", t_echo},         {"echo_small", t_echo_small},
+        {"many", t_many},         {"backpressure", t_backpressure},
+        {"reset", t_reset},       {"halfclose", t_halfclose},
+        {"refused", t_refused},   {"close_flush", t_close_flush},
+        {"ipv6", t_ipv6},         {"busypoll", t_busypoll},
 };
 
 static void on_alarm(int sig)
