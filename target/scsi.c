@@ -425,7 +425,8 @@ void scsi_task_exec(struct tgt_lu *lu, struct scsi_task *t)
 		goto out;
 	}
 	if (!c || !c->exec) {
-		if (t->cdb_len >= 1 && c && (c->flags & SCSI_F_SA))
+		/* A known opcode with an unknown service action: point at it. */
+		if (t->cdb_len >= 1 && (scsi_cmds[t->cdb[0]].flags & SCSI_F_SA))
 			scsi_task_bad_cdb(t, 1, 4);
 		else
 			scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
