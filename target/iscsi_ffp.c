@@ -255,6 +255,12 @@ static void task_respond(struct tgt_task *t)
 		len = t->edtl;
 	if (!(t->flags & ISCSI_FLAG_CMD_READ))
 		len = 0;
+	if (t->status != SAM_STAT_GOOD)
+		log_debug("conn %s: %s itt 0x%08x: status 0x%02x sense %02x/%02x%02x", c->peer,
+		          scsi_opcode_name(t->cdb[0]) ? scsi_opcode_name(t->cdb[0]) : "?",
+		          be32toh(t->itt), t->status, t->sense_len > 2 ? t->sense[2] & 0x0f : 0,
+		          t->sense_len > 13 ? t->sense[12] : 0,
+		          t->sense_len > 13 ? t->sense[13] : 0);
 	status_in_data = len && t->status == SAM_STAT_GOOD && !t->sense_len;
 	npdus = 0;
 	for (off = 0; off < len;) {
@@ -370,10 +376,13 @@ static void send_r2ts(struct tgt_task *t)
 	uint32_t burst = s->params.max_burst_length ? s->params.max_burst_length
 	                                            : XI_DEFAULT_MAX_BURST_LENGTH;
 
-	while (t->r2t_out < maxr2t && t->r2t_offset < t->edtl) {
+	/* Solicited data starts where the unsolicited data ended (11.8). */
+	if (!t->r2t_out && t->r2t_offset < t->received)
+		t->r2t_offset = t->received;
+	while (t->r2t_out < maxr2t && t->r2t_offset < t->write_len) {
 		struct tgt_tx *tx = tgt_tx_get(c);
 		struct iscsi_bhs_r2t *r;
-		uint32_t len = t->edtl - t->r2t_offset;
+		uint32_t len = t->write_len - t->r2t_offset;
 
 		if (!tx) {
 			tgt_conn_close(c, "out of memory for an R2T");
