@@ -328,9 +328,10 @@ void xt_conn_set_cbs(struct xt_conn *c, const struct xt_conn_cbs *cbs, void *arg
 #define XT_CLOSE_ABORT (1u << 0) /* drop queued sends (-ECANCELED) and reset (RST) */
 
 /* Every connection (accepted or connected) is closed exactly once. Without
- * XT_CLOSE_ABORT queued sends are flushed first, then FIN. After this call
- * no callback runs for c but the completions of its queued sends; the
- * memory is freed later, never under a callback. */
+ * XT_CLOSE_ABORT queued sends are flushed first, then FIN; that flush has
+ * no time limit of its own (arm a timer and abort if the peer may stall).
+ * After this call no callback runs for c but the completions of its queued
+ * sends; the memory is freed later, never under a callback. */
 void xt_conn_close(struct xt_conn *c, unsigned flags);
 
 static inline void *xt_conn_arg(const struct xt_conn *c)
@@ -343,12 +344,15 @@ static inline struct xt_group *xt_conn_group(const struct xt_conn *c)
 	return c->g;
 }
 
-/* Queue req. 0: its callback will run. -EAGAIN: not queued, the queue holds
- * send_hwm bytes already (a request is always taken on an empty queue, so
- * one bigger than the mark still goes); wait for on_writable. -EPIPE after
- * close or shutdown, the error after on_error, -EINVAL for an empty request.
- * Requests queued during one poll go out together (one writev where the
- * backend can). */
+/* Queue req. 0: its callback will run. -EAGAIN: not queued and left
+ * untouched (its 'next' included), the queue holds send_hwm bytes already (a
+ * request is always taken on an empty queue, so one bigger than the mark
+ * still goes); wait for on_writable. -EPIPE after close or shutdown, the
+ * error after on_error, -EINVAL for an empty request. May be called before
+ * on_connect: the data leaves once connected. Requests queued during one
+ * poll go out together (one writev where the backend can). The iov array
+ * and the memory it points at stay untouched by the caller until the
+ * callback. */
 int xt_conn_send(struct xt_conn *c, struct xt_send_req *req);
 
 /* Back-pressure on receive: no on_recv while paused, and the backend stops
@@ -406,7 +410,10 @@ static inline void xt_conn_get_stats(const struct xt_conn *c, struct xt_conn_sta
 	*out = c->stats;
 }
 
-/* ---- lent receive buffers ---- */
+/* ---- lent receive buffers ----
+ * Hold and release on the group's thread (post the release back if another
+ * thread used the data), and release all before xt_group_destroy(). A held
+ * buffer is out of the backend's pool: hold what a parser needs, not more. */
 
 static inline void xt_rxbuf_hold(struct xt_rxbuf *b)
 {
