@@ -1,0 +1,508 @@
+/* Block commands through scsi_task_exec() on ram and file stores: target/sbc.c. */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "tests/unit/test_scsi_util.h"
+
+static char tmp_path[64];
+
+static struct tgt_lu *open_file_lu(const char *opts)
+{
+	char spec[256];
+	int fd;
+
+	snprintf(tmp_path, sizeof(tmp_path), "/tmp/xiscsi-sbc-XXXXXX");
+	fd = mkstemp(tmp_path);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s,size=4M%s", tmp_path, opts);
+	return open_ready_lu(spec);
+}
+
+static void close_file_lu(struct tgt_lu *lu)
+{
+	tgt_lu_close(lu);
+	unlink(tmp_path);
+}
+
+static void fill(uint8_t *b, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(i * 7 + seed);
+}
+
+static void test_read_capacity(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:8M,bs=4096,thin");
+	uint8_t rc10[10] = {READ_CAPACITY_10};
+	uint8_t rc16[16] = {SERVICE_ACTION_IN_16, SAI_READ_CAPACITY_16};
+	uint8_t b[32];
+	struct scsi_task t;
+
+	assert_int_equal(run_cdb(lu, NEXUS_A, rc10, 10, NULL, 0, b, 8, &t), SAM_STAT_GOOD);
+	assert_int_equal(get_be32(b), 8 * 256 - 1);
+	assert_int_equal(get_be32(b + 4), 4096);
+	put_be32(rc16 + 10, sizeof(b));
+	assert_int_equal(run_cdb(lu, NEXUS_A, rc16, 16, NULL, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_true(get_be64(b) == 8 * 256 - 1);
+	assert_int_equal(get_be32(b + 8), 4096);
+	assert_int_equal(b[14] & 0xc0, 0xc0); /* LBPME, LBPRZ */
+	/* An LBA without PMI is an invalid field (SBC-4 5.18). */
+	rc10[5] = 1;
+	assert_int_equal(run_cdb(lu, NEXUS_A, rc10, 10, NULL, 0, b, 8, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	tgt_lu_close(lu);
+}
+
+static void roundtrip(struct tgt_lu *lu)
+{
+	uint32_t bs = lu->block_size;
+	uint8_t *w = malloc(8 * bs), *r = malloc(8 * bs);
+	struct scsi_task t;
+
+	fill(w, 8 * bs, 3);
+	assert_int_equal(do_rw16(lu, WRITE_16, 5, 8, 0, w, 8 * bs, &t), SAM_STAT_GOOD);
+	assert_int_equal(t.resid_flags, 0);
+	memset(r, 0xee, 8 * bs);
+	assert_int_equal(do_rw16(lu, READ_16, 5, 8, 0, r, 8 * bs, &t), SAM_STAT_GOOD);
+	assert_int_equal(t.data_in_xfer, 8 * bs);
+	assert_memory_equal(w, r, 8 * bs);
+	/* Untouched blocks read as zeros. */
+	assert_int_equal(do_rw16(lu, READ_16, 100, 1, 0, r, bs, &t), SAM_STAT_GOOD);
+	for (uint32_t i = 0; i < bs; i++)
+		assert_int_equal(r[i], 0);
+	free(w);
+	free(r);
+}
+
+static void test_roundtrip_ram(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:4M");
+
+	roundtrip(lu);
+	tgt_lu_close(lu);
+}
+
+static void test_roundtrip_ram_4k(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:4M,bs=4096");
+
+	roundtrip(lu);
+	tgt_lu_close(lu);
+}
+
+static void test_roundtrip_file_fua(void **state)
+{
+	struct tgt_lu *lu = open_file_lu("");
+	uint8_t w[512], r[512];
+	struct scsi_task t;
+	int fd;
+
+	roundtrip(lu);
+	fill(w, sizeof(w), 9);
+	assert_int_equal(do_rw16(lu, WRITE_16, 1, 1, CDB_RW_FUA, w, sizeof(w), &t), SAM_STAT_GOOD);
+	/* The bytes are in the file itself. */
+	fd = open(tmp_path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, r, sizeof(r), 512), sizeof(r));
+	close(fd);
+	assert_memory_equal(w, r, sizeof(r));
+	close_file_lu(lu);
+}
+
+static void test_lba_out_of_range(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t b[1024];
+	struct scsi_task t;
+
+	/* 2048 blocks: the last is 2047. */
+	assert_int_equal(do_rw16(lu, READ_16, 2047, 2, 0, b, sizeof(b), &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	assert_int_equal(t.data_in_xfer, 0);
+	assert_int_equal(do_rw16(lu, WRITE_16, UINT64_MAX, 1, 0, b, 512, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	/* Zero blocks at the end of the LU is no error. */
+	assert_int_equal(do_rw16(lu, READ_16, 2048, 0, 0, b, 0, &t), SAM_STAT_GOOD);
+	tgt_lu_close(lu);
+}
+
+static void test_read6_zero_means_256(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t cdb[6] = {READ_6, 0, 0, 0, 0, 0};
+	static uint8_t b[256 * 512];
+	struct scsi_task t;
+
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 6, NULL, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(t.data_in_xfer, 256 * 512);
+	assert_int_equal(t.resid_flags, 0);
+	tgt_lu_close(lu);
+}
+
+static void test_read_residuals(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t b[4096];
+	struct scsi_task t;
+
+	/* EDTL below the transfer: cut at EDTL, overflow residual. */
+	assert_int_equal(do_rw16(lu, READ_16, 0, 2, 0, b, 200, &t), SAM_STAT_GOOD);
+	assert_int_equal(t.data_in_xfer, 200);
+	assert_int_equal(t.resid_flags, SCSI_RESID_OVERFLOW);
+	assert_int_equal(t.resid, 1024 - 200);
+	/* EDTL above: underflow. */
+	assert_int_equal(do_rw16(lu, READ_16, 0, 1, 0, b, 4096, &t), SAM_STAT_GOOD);
+	assert_int_equal(t.data_in_xfer, 512);
+	assert_int_equal(t.resid_flags, SCSI_RESID_UNDERFLOW);
+	assert_int_equal(t.resid, 4096 - 512);
+	tgt_lu_close(lu);
+}
+
+static void test_write_residuals(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t w[2048], r[1024];
+	struct scsi_task t;
+
+	memset(w, 'b', sizeof(w));
+	/* More wanted than sent: refused, nothing written, overflow residual. */
+	assert_int_equal(do_rw16(lu, WRITE_16, 0, 2, 0, w, 512, &t), SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_INFORMATION_UNIT);
+	assert_int_equal(t.resid_flags, SCSI_RESID_OVERFLOW);
+	assert_int_equal(t.resid, 512);
+	assert_int_equal(do_rw16(lu, READ_16, 0, 2, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	assert_int_equal(r[0], 0);
+	/* More sent than wanted: only the CDB's blocks, underflow residual. */
+	assert_int_equal(do_rw16(lu, WRITE_16, 0, 1, 0, w, sizeof(w), &t), SAM_STAT_GOOD);
+	assert_int_equal(t.resid_flags, SCSI_RESID_UNDERFLOW);
+	assert_int_equal(t.resid, sizeof(w) - 512);
+	assert_int_equal(do_rw16(lu, READ_16, 0, 2, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	assert_int_equal(r[511], 'b');
+	assert_int_equal(r[512], 0);
+	tgt_lu_close(lu);
+}
+
+static void test_protect_bits_refused(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t b[512];
+	struct scsi_task t;
+	struct sense_info si;
+
+	assert_int_equal(do_rw16(lu, READ_16, 0, 1, 0x20, b, sizeof(b), &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	si = task_sense(&t);
+	assert_int_equal(si.asc, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(si.sks[0], SKS_VALID | SKS_CD | SKS_BPV | 7);
+	assert_int_equal(get_be16(si.sks + 1), 1);
+	tgt_lu_close(lu);
+}
+
+static void test_readonly_rejects_writes(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M,ro");
+	uint8_t b[512] = {0};
+	struct scsi_task t;
+
+	assert_int_equal(do_rw16(lu, WRITE_16, 0, 1, 0, b, sizeof(b), &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	assert_int_equal(do_rw16(lu, READ_16, 0, 1, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
+	tgt_lu_close(lu);
+}
+
+static uint8_t unmap(struct tgt_lu *lu, uint64_t lba, uint32_t n, struct scsi_task *t)
+{
+	uint8_t cdb[10] = {UNMAP};
+	uint8_t p[24] = {0};
+
+	put_be16(p, 22);
+	put_be16(p + 2, 16);
+	put_be64(p + 8, lba);
+	put_be32(p + 16, n);
+	put_be16(cdb + 7, sizeof(p));
+	return run_cdb(lu, NEXUS_A, cdb, 10, p, sizeof(p), NULL, 0, t);
+}
+
+static uint8_t lba_status(struct tgt_lu *lu, uint64_t lba, uint8_t *b, uint32_t alloc,
+                          struct scsi_task *t)
+{
+	uint8_t cdb[16] = {SERVICE_ACTION_IN_16, SAI_GET_LBA_STATUS};
+
+	put_be64(cdb + 2, lba);
+	put_be32(cdb + 10, alloc);
+	return run_cdb(lu, NEXUS_A, cdb, 16, NULL, 0, b, alloc, t);
+}
+
+static void unmap_then_status(struct tgt_lu *lu)
+{
+	uint32_t per_mb = (1u << 20) / lu->block_size;
+	uint8_t *w = malloc(1u << 20);
+	uint8_t b[8 + 16 * 4], r[512];
+	struct scsi_task t;
+
+	fill(w, 1u << 20, 1);
+	assert_int_equal(do_rw16(lu, WRITE_16, 0, per_mb, 0, w, 1u << 20, &t), SAM_STAT_GOOD);
+	assert_int_equal(lba_status(lu, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_true(get_be64(b + 8) == 0);
+	assert_int_equal(b[8 + 12], 0); /* mapped */
+	assert_true(get_be32(b + 16) >= per_mb);
+	/* Deallocate the second half of the written MiB. */
+	assert_int_equal(unmap(lu, per_mb / 2, per_mb / 2, &t), SAM_STAT_GOOD);
+	assert_int_equal(lba_status(lu, per_mb / 2, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_true(get_be64(b + 8) == per_mb / 2);
+	assert_int_equal(b[8 + 12], 1); /* deallocated */
+	assert_true(get_be32(b + 16) >= per_mb / 2);
+	/* LBPRZ: it reads as zeros. */
+	assert_int_equal(do_rw16(lu, READ_16, per_mb / 2, 1, 0, r, 512, &t), SAM_STAT_GOOD);
+	for (int i = 0; i < 512; i++)
+		assert_int_equal(r[i], 0);
+	free(w);
+}
+
+static void test_unmap_status_ram(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:4M,thin");
+
+	unmap_then_status(lu);
+	tgt_lu_close(lu);
+}
+
+static void test_unmap_status_file(void **state)
+{
+	struct tgt_lu *lu = open_file_lu(",thin");
+
+	unmap_then_status(lu);
+	close_file_lu(lu);
+}
+
+static void test_unmap_limits(void **state)
+{
+	struct tgt_lu *thick = open_ready_lu("ram:4M");
+	struct tgt_lu *lu = open_ready_lu("ram:4M,thin");
+	uint8_t cdb[10] = {UNMAP};
+	uint8_t *p = calloc(1, 8 + 16 * (SBC_MAX_UNMAP_DESCS + 1));
+	uint16_t plen = 8 + 16 * (SBC_MAX_UNMAP_DESCS + 1);
+	struct scsi_task t;
+
+	assert_int_equal(unmap(thick, 0, 1, &t), SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+	assert_int_equal(unmap(lu, 8191, 2, &t), SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	/* One descriptor more than VPD 0xB0 allows. */
+	put_be16(p + 2, 16 * (SBC_MAX_UNMAP_DESCS + 1));
+	put_be16(cdb + 7, plen);
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, p, plen, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAMETER_LIST);
+	free(p);
+	tgt_lu_close(thick);
+	tgt_lu_close(lu);
+}
+
+static uint8_t caw(struct tgt_lu *lu, uint64_t lba, const uint8_t *cmp, const uint8_t *wr,
+                   struct scsi_task *t)
+{
+	uint8_t cdb[16] = {COMPARE_AND_WRITE};
+	uint8_t buf[1024];
+
+	memcpy(buf, cmp, 512);
+	memcpy(buf + 512, wr, 512);
+	put_be64(cdb + 2, lba);
+	cdb[13] = 1;
+	return run_cdb(lu, NEXUS_A, cdb, 16, buf, sizeof(buf), NULL, 0, t);
+}
+
+static void test_compare_and_write(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t a[512], b[512], c[512], r[512];
+	struct scsi_task t;
+	struct sense_info si;
+
+	fill(a, sizeof(a), 1);
+	fill(b, sizeof(b), 2);
+	assert_int_equal(do_rw16(lu, WRITE_16, 10, 1, 0, a, sizeof(a), &t), SAM_STAT_GOOD);
+	assert_int_equal(caw(lu, 10, a, b, &t), SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, READ_16, 10, 1, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	assert_memory_equal(r, b, sizeof(r));
+	/* The medium now holds b: comparing with a differs at byte 0 ... */
+	memcpy(c, b, sizeof(c));
+	c[300] ^= 0xff;
+	assert_int_equal(caw(lu, 10, c, a, &t), SAM_STAT_CHECK_CONDITION);
+	si = task_sense(&t);
+	assert_int_equal(si.key, SK_MISCOMPARE);
+	assert_int_equal(si.asc, ASC_MISCOMPARE_DURING_VERIFY);
+	assert_true(si.info_valid);
+	assert_true(si.info == 300);
+	/* ... and nothing was written. */
+	assert_int_equal(do_rw16(lu, READ_16, 10, 1, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	assert_memory_equal(r, b, sizeof(r));
+	tgt_lu_close(lu);
+}
+
+static void test_verify_bytchk(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t cdb[10] = {VERIFY_10, 0x02};
+	uint8_t a[1024];
+	struct scsi_task t;
+	struct sense_info si;
+
+	fill(a, sizeof(a), 5);
+	assert_int_equal(do_rw16(lu, WRITE_16, 4, 2, 0, a, sizeof(a), &t), SAM_STAT_GOOD);
+	put_be32(cdb + 2, 4);
+	put_be16(cdb + 7, 2);
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, a, sizeof(a), NULL, 0, &t), SAM_STAT_GOOD);
+	a[700] ^= 1;
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, a, sizeof(a), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	si = task_sense(&t);
+	assert_int_equal(si.key, SK_MISCOMPARE);
+	assert_true(si.info == 700);
+	/* BYTCHK 0 transfers nothing and checks the range only. */
+	cdb[1] = 0;
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	tgt_lu_close(lu);
+}
+
+static void test_write_same(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:4M,thin");
+	uint8_t cdb[16] = {WRITE_SAME_16};
+	uint8_t blk[512], r[512 * 4];
+	uint8_t b[8 + 16];
+	struct scsi_task t;
+
+	fill(blk, sizeof(blk), 4);
+	put_be64(cdb + 2, 20);
+	put_be32(cdb + 10, 4);
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 16, blk, sizeof(blk), NULL, 0, &t),
+	                 SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, READ_16, 20, 4, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	for (int i = 0; i < 4; i++)
+		assert_memory_equal(r + 512 * i, blk, 512);
+	/* Zero blocks is refused: WSNZ. */
+	put_be32(cdb + 10, 0);
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 16, blk, sizeof(blk), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	/* UNMAP + NDOB over a whole granule deallocates it. */
+	assert_int_equal(do_rw16(lu, WRITE_16, 0, 1, 0, blk, sizeof(blk), &t), SAM_STAT_GOOD);
+	cdb[1] = 0x08 | 0x01;
+	put_be64(cdb + 2, 0);
+	put_be32(cdb + 10, 256);
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 16, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(lba_status(lu, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(b[8 + 12], 1);
+	assert_int_equal(do_rw16(lu, READ_16, 0, 1, 0, r, 512, &t), SAM_STAT_GOOD);
+	assert_int_equal(r[0], 0);
+	tgt_lu_close(lu);
+}
+
+static void test_sync_cache(void **state)
+{
+	struct tgt_lu *lu = open_file_lu("");
+	uint8_t cdb[10] = {SYNCHRONIZE_CACHE_10};
+	struct scsi_task t;
+
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	put_be32(cdb + 2, 8192);
+	put_be16(cdb + 7, 1);
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	close_file_lu(lu);
+}
+
+static void test_removable_eject_load(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M,removable");
+	uint8_t ssu[6] = {START_STOP_UNIT, 0, 0, 0, 0x02};
+	uint8_t pamr[6] = {PREVENT_ALLOW_MEDIUM_REMOVAL, 0, 0, 0, 1};
+	uint8_t tur[6] = {TEST_UNIT_READY};
+	uint8_t b[512];
+	struct scsi_task t;
+
+	tgt_lu_ua_take(lu, NEXUS_B, true);
+	/* Prevented: the eject is refused. */
+	assert_int_equal(run_cdb(lu, NEXUS_A, pamr, 6, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb(lu, NEXUS_A, ssu, 6, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
+	pamr[4] = 0;
+	assert_int_equal(run_cdb(lu, NEXUS_A, pamr, 6, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb(lu, NEXUS_A, ssu, 6, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb(lu, NEXUS_A, tur, 6, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	assert_int_equal(do_rw16(lu, READ_16, 0, 1, 0, b, sizeof(b), &t), SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	/* Load: ready again here; the other nexus hears of the change. */
+	ssu[4] = 0x03;
+	assert_int_equal(run_cdb(lu, NEXUS_A, ssu, 6, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb(lu, NEXUS_A, tur, 6, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb(lu, NEXUS_B, tur, 6, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_UNIT_ATTENTION, ASC_NOT_READY_TO_READY_CHANGE);
+	tgt_lu_close(lu);
+}
+
+static void test_eject_fixed_lu_refused(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t ssu[6] = {START_STOP_UNIT, 0, 0, 0, 0x02};
+	struct scsi_task t;
+
+	assert_int_equal(run_cdb(lu, NEXUS_A, ssu, 6, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	tgt_lu_close(lu);
+}
+
+static void test_wce_off_still_writes(void **state)
+{
+	/* With WCE cleared every write goes durable (FUA path); data still lands. */
+	struct tgt_lu *lu = open_file_lu("");
+	uint8_t w[512], r[512];
+	struct scsi_task t;
+
+	atomic_store(&lu->wce, false);
+	fill(w, sizeof(w), 11);
+	assert_int_equal(do_rw16(lu, WRITE_16, 2, 1, 0, w, sizeof(w), &t), SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, READ_16, 2, 1, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	assert_memory_equal(w, r, sizeof(r));
+	close_file_lu(lu);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_read_capacity),
+	        cmocka_unit_test(test_roundtrip_ram),
+	        cmocka_unit_test(test_roundtrip_ram_4k),
+	        cmocka_unit_test(test_roundtrip_file_fua),
+	        cmocka_unit_test(test_lba_out_of_range),
+	        cmocka_unit_test(test_read6_zero_means_256),
+	        cmocka_unit_test(test_read_residuals),
+	        cmocka_unit_test(test_write_residuals),
+	        cmocka_unit_test(test_protect_bits_refused),
+	        cmocka_unit_test(test_readonly_rejects_writes),
+	        cmocka_unit_test(test_unmap_status_ram),
+	        cmocka_unit_test(test_unmap_status_file),
+	        cmocka_unit_test(test_unmap_limits),
+	        cmocka_unit_test(test_compare_and_write),
+	        cmocka_unit_test(test_verify_bytchk),
+	        cmocka_unit_test(test_write_same),
+	        cmocka_unit_test(test_sync_cache),
+	        cmocka_unit_test(test_removable_eject_load),
+	        cmocka_unit_test(test_eject_fixed_lu_refused),
+	        cmocka_unit_test(test_wce_off_still_writes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
