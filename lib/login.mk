@@ -21,3 +21,11 @@ tests_unit_test_chap_SOURCES = tests/unit/test_chap.c
 tests_unit_test_chap_CFLAGS = $(XI_UNIT_CFLAGS)
 tests_unit_test_chap_LDADD = $(XI_UNIT_LDADD)
 endif
+
+if ENABLE_TESTS
+check_PROGRAMS += tests/unit/test_login
+TESTS += tests/unit/test_login
+tests_unit_test_login_SOURCES = tests/unit/test_login.c
+tests_unit_test_login_CFLAGS = $(XI_UNIT_CFLAGS)
+tests_unit_test_login_LDADD = $(XI_UNIT_LDADD)
+endif

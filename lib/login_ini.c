@@ -312,8 +312,17 @@ int login_ini_rx(struct login_ini *i, const struct iscsi_bhs *bhs, const void *d
 		return -ENOMEM;
 	if (rc < 0)
 		return fail(i, LOGIN_STATUS_INITIATOR_ERROR);
-	if (cont) /* RFC 7143 section 6.1: ask for the rest with an empty request. */
-		return emit(i, false, 0, out);
+	if (cont) {
+		/* RFC 7143 section 6.1: ask for the rest with an empty request. */
+		bool asked = i->asked_transit;
+		uint8_t nsg = i->asked_nsg;
+
+		rc = emit(i, false, 0, out);
+		/* The target answers the request that it is still sending the answer to. */
+		i->asked_transit = asked;
+		i->asked_nsg = nsg;
+		return rc;
+	}
 
 	if (i->stage == ISCSI_STAGE_SECURITY) {
 		if (neg_process(&i->neg, NEG_STAGE_SECURITY, i->io.rx, i->io.tx) < 0)

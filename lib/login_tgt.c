@@ -294,7 +294,7 @@ out:
  */
 static int declare(struct login_tgt *t, bool operational)
 {
-	const uint32_t sent = t->neg.offered | t->neg.received;
+	const uint32_t sent = t->neg.offered;
 	int rc = 0;
 
 	if (t->cfg.local.tpgt_set && !((sent >> NEG_TARGET_PORTAL_GROUP_TAG) & 1))

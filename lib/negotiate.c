@@ -554,7 +554,8 @@ static bool want_offer(const struct neg_ctx *n, enum neg_key_id id, enum neg_sta
 
 	if (!we_may_send(n, k) || !stage_ok(k, stage) || (k->flags & NEG_F_ANSWERED))
 		return false;
-	if ((n->offered | n->received) & BIT(id))
+	/* A declaration is ours to make whatever the peer declared; a negotiation is one. */
+	if ((n->offered & BIT(id)) || (k->result != NEG_R_DECLARATIVE && (n->received & BIT(id))))
 		return false;
 	if (irrelevant(n, k))
 		return false;
