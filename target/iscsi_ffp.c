@@ -353,7 +353,11 @@ static void task_respond(struct tgt_task *t)
 			goto fail;
 		niov += (unsigned)n;
 	}
+	/* Answered: the ITT is the initiator's again, and a later ABORT TASK
+	 * finds no task (11.5.1). */
 	t->state = TGT_TASK_SENDING;
+	if (t->hashed)
+		tgt_task_hash_del(t);
 	t->req.iov = t->iov;
 	t->req.iovcnt = niov;
 	t->req.cb = task_send_done;
@@ -634,6 +638,22 @@ static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 		         off, pdu->data_len, t->received, t->write_len);
 		return reject(c, pdu->bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 	}
+	/* 11.7.5: DataSN counts the PDUs of each sequence (the unsolicited
+	 * burst, or one R2T) from 0. A gap cannot be asked for again at
+	 * ERL 0: the command fails now with the Data-Out rejected. */
+	if (be32toh(d->bhsdo_datasn) != t->datasn_expect) {
+		log_info("conn %s: Data-Out DataSN %u, expected %u: command failed", c->peer,
+		         be32toh(d->bhsdo_datasn), t->datasn_expect);
+		reject(c, pdu->bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		if (t->hashed)
+			tgt_task_hash_del(t);
+		task_check(t, SK_ABORTED_COMMAND, ASC_DATA_PHASE_ERROR);
+		tgt_conn_get(c);
+		t->state = TGT_TASK_EXEC;
+		scsi_done(t);
+		return 0;
+	}
+	t->datasn_expect = final ? 0 : t->datasn_expect + 1;
 	if (ttt == ISCSI_RESERVED_TAG) {
 		if (!t->unsol_open || off + pdu->data_len > t->unsol_limit)
 			return reject(c, pdu->bhs, ISCSI_REJECT_PROTOCOL_ERROR);
@@ -836,12 +856,15 @@ static int handle_tmf(struct tgt_conn *c, struct pdu_in *pdu)
 		} else if (t && t->lun == lun) {
 			wait = (unsigned)task_abort(t);
 		} else {
-			/* 11.5.1: a task not found whose RefCmdSN is below ours was
-			 * completed already: "function complete". */
+			/* 11.5.1: a task never received whose RefCmdSN is in the
+			 * window and below the TMF's own is taken as received and
+			 * aborted: "function complete". A task that completed
+			 * already (RefCmdSN below ExpCmdSN) "does not exist". */
 			uint32_t ref = be32toh(rq->bhstmr_refcmdsn);
 
-			resp = serial_lt(ref, s->exp_cmdsn) ? ISCSI_TMF_RSP_COMPLETE
-			                                    : ISCSI_TMF_RSP_NO_TASK;
+			resp = serial_ge(ref, s->exp_cmdsn) && serial_lt(ref, cmdsn)
+			               ? ISCSI_TMF_RSP_COMPLETE
+			               : ISCSI_TMF_RSP_NO_TASK;
 		}
 		break;
 	case ISCSI_TMF_ABORT_TASK_SET:
