@@ -18,6 +18,7 @@
 #include "transport/transport.h"
 
 extern const struct xt_ops xt_tcp_ops;
+extern const struct xt_ops xt_uring_ops;
 
 #define XT_DEFAULT_RX_BUF   (128u * 1024)
 #define XT_DEFAULT_RX_CACHE 32u
@@ -31,7 +32,7 @@ static const struct {
 	const char *why_not;
 } backends[] = {
         {"tcp", &xt_tcp_ops, NULL},
-        {"uring", NULL, "the io_uring backend is not built into this binary yet"},
+        {"uring", &xt_uring_ops, NULL},
         {"xdp", NULL, "the AF_XDP backend is not built into this binary (needs libxdp, libbpf)"},
 };
 
