@@ -570,3 +570,118 @@ int sbc_prevent_allow(struct tgt_lu *lu, struct scsi_task *t)
 	scsi_task_good(t);
 	return 0;
 }
+
+/* READ DEFECT DATA, SBC-4 5.12/5.13: a virtual medium has no defects. */
+#define RDD_PLIST 0x10
+#define RDD_GLIST 0x08
+
+int sbc_read_defect_data(struct tgt_lu *lu, struct scsi_task *t)
+{
+	const uint8_t *cdb = t->cdb;
+	bool twelve = cdb[0] == READ_DEFECT_DATA_12;
+	uint8_t req = twelve ? cdb[1] : cdb[2];
+	uint32_t alloc = twelve ? get_be32(cdb + 6) : get_be16(cdb + 7);
+	uint8_t b[8] = {0};
+
+	/* The header echoes the lists asked for and the format, with no entries. */
+	b[1] = req & (RDD_PLIST | RDD_GLIST | 0x07);
+	if (twelve)
+		return scsi_task_data(t, b, alloc < 8 ? alloc : 8);
+	return scsi_task_data(t, b, alloc < 4 ? alloc : 4);
+}
+
+int sbc_orwrite(struct tgt_lu *lu, struct scsi_task *t)
+{
+	struct cdb_rw rw;
+	uint64_t bytes, off;
+	uint8_t *tmp;
+	int rc;
+
+	if (!rw_decode(lu, t, &rw, SBC_MAX_XFER_BLOCKS))
+		return 0;
+	if (rw.len == 0) {
+		scsi_task_good(t);
+		return 0;
+	}
+	bytes = (uint64_t)rw.len << lu->block_shift;
+	off = rw.lba << lu->block_shift;
+	tmp = malloc((size_t)bytes);
+	if (!tmp)
+		return scsi_task_errno(t, -ENOMEM, true);
+	/* SBC-4 5.14: read, OR, write as one operation against CAW and ORWRITE. */
+	pthread_mutex_lock(&lu->caw_lock);
+	rc = bs_read(&lu->bs, tmp, (size_t)bytes, off);
+	if (!rc) {
+		for (uint64_t i = 0; i < bytes; i++)
+			tmp[i] |= t->data_out[i];
+		rc = bs_write(&lu->bs, tmp, (size_t)bytes, off,
+		              write_flags(lu, rw.flags & CDB_RW_FUA));
+	}
+	pthread_mutex_unlock(&lu->caw_lock);
+	free(tmp);
+	if (rc)
+		return scsi_task_errno(t, rc, true);
+	scsi_task_good(t);
+	return 0;
+}
+
+/* SANITIZE, SBC-4 5.27. Runs to completion before status (IMMED ignored). */
+#define SANITIZE_AUSE   0x20
+#define SANITIZE_INVERT 0x80
+
+static int fill_pattern(struct tgt_lu *lu, const uint8_t *pat, size_t plen, bool invert)
+{
+	uint8_t *chunk = malloc(SBC_CHUNK);
+	uint64_t off = 0;
+	int rc = 0;
+
+	if (!chunk)
+		return -ENOMEM;
+	for (size_t i = 0; i < SBC_CHUNK; i++)
+		chunk[i] = (uint8_t)(plen ? pat[i % plen] : 0) ^ (invert ? 0xff : 0);
+	while (off < lu->bs.size && !rc) {
+		size_t n = lu->bs.size - off < SBC_CHUNK ? (size_t)(lu->bs.size - off) : SBC_CHUNK;
+
+		rc = bs_write(&lu->bs, chunk, n, off, 0);
+		off += n;
+	}
+	if (!rc)
+		rc = bs_flush(&lu->bs);
+	free(chunk);
+	return rc;
+}
+
+int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t)
+{
+	const uint8_t *cdb = t->cdb;
+	uint8_t sa = cdb[1] & 0x1f;
+	uint16_t plen = get_be16(cdb + 7);
+	const uint8_t *p = t->data_out;
+	int rc;
+
+	if (cdb[1] & 0x40)
+		return scsi_task_bad_cdb(t, 1, 6);
+	if (sa == SANITIZE_BLOCK_ERASE) {
+		if (plen)
+			return scsi_task_bad_cdb(t, 7, -1);
+		/* Erased blocks read zeros; a store that can deallocate does it at once. */
+		rc = bs_can_unmap(&lu->bs) ? bs_unmap(&lu->bs, 0, lu->bs.size)
+		                           : fill_pattern(lu, NULL, 0, false);
+	} else {
+		uint16_t patlen;
+
+		/* OVERWRITE: header 4 bytes, then the pattern (SBC-4 5.27.3). */
+		if (plen < 5 || plen > lu->block_size + 4)
+			return scsi_task_bad_cdb(t, 7, -1);
+		patlen = get_be16(p + 2);
+		if (patlen == 0 || patlen > lu->block_size || (size_t)patlen + 4 != plen)
+			return scsi_task_bad_param(t, 2, -1);
+		if ((p[0] & 0x1f) == 0)
+			return scsi_task_bad_param(t, 0, 4);
+		rc = fill_pattern(lu, p + 4, patlen, p[0] & SANITIZE_INVERT);
+	}
+	if (rc)
+		return scsi_task_errno(t, rc, true);
+	scsi_task_good(t);
+	return 0;
+}

@@ -199,6 +199,9 @@ int sbc_compare_and_write(struct tgt_lu *lu, struct scsi_task *t);
 int sbc_pre_fetch(struct tgt_lu *lu, struct scsi_task *t);
 int sbc_start_stop_unit(struct tgt_lu *lu, struct scsi_task *t);
 int sbc_prevent_allow(struct tgt_lu *lu, struct scsi_task *t);
+int sbc_read_defect_data(struct tgt_lu *lu, struct scsi_task *t);
+int sbc_orwrite(struct tgt_lu *lu, struct scsi_task *t);
+int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t);
 
 /* Block limits the LU advertises in VPD 0xB0 and enforces. */
 #define SBC_MAX_XFER_BLOCKS       0x10000 /* per READ/WRITE, in blocks */

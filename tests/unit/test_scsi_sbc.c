@@ -479,6 +479,57 @@ static void test_wce_off_still_writes(void **state)
 	close_file_lu(lu);
 }
 
+static void test_orwrite(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t a[512], b[512], r[512];
+	struct scsi_task t;
+
+	memset(a, 0x0f, sizeof(a));
+	memset(b, 0xa0, sizeof(b));
+	assert_int_equal(do_rw16(lu, WRITE_16, 3, 1, 0, a, sizeof(a), &t), SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, ORWRITE_16, 3, 1, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, READ_16, 3, 1, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	for (int i = 0; i < 512; i++)
+		assert_int_equal(r[i], 0xaf);
+	tgt_lu_close(lu);
+}
+
+static void test_read_defect_data_empty(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t cdb[10] = {READ_DEFECT_DATA_10, 0, 0x18 | 0x05, 0, 0, 0, 0, 0, 16};
+	uint8_t b[16];
+	struct scsi_task t;
+
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, NULL, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(t.data_in_xfer, 4);
+	assert_int_equal(b[1], 0x18 | 0x05);
+	assert_int_equal(get_be16(b + 2), 0);
+	tgt_lu_close(lu);
+}
+
+static void test_sanitize_overwrite(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t cdb[10] = {SANITIZE, SANITIZE_OVERWRITE};
+	uint8_t p[4 + 2] = {0x01, 0, 0, 2, 0x12, 0x34};
+	uint8_t r[512];
+	struct scsi_task t;
+
+	put_be16(cdb + 7, sizeof(p));
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, p, sizeof(p), NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, READ_16, 2047, 1, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	assert_int_equal(r[0], 0x12);
+	assert_int_equal(r[511], 0x34);
+	/* A pattern length that disagrees with the list is refused. */
+	p[3] = 3;
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, p, sizeof(p), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAMETER_LIST);
+	tgt_lu_close(lu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +553,9 @@ int main(void)
 	        cmocka_unit_test(test_removable_eject_load),
 	        cmocka_unit_test(test_eject_fixed_lu_refused),
 	        cmocka_unit_test(test_wce_off_still_writes),
+	        cmocka_unit_test(test_orwrite),
+	        cmocka_unit_test(test_read_defect_data_empty),
+	        cmocka_unit_test(test_sanitize_overwrite),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
