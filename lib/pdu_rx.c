@@ -202,13 +202,17 @@ static int rx_data_done(struct pdu_rx *rx, bool digest_ok)
 static int rx_gather_ready(struct pdu_rx *rx)
 {
 	if (rx->gcap < rx->in.data_len) {
-		/* Sized to the limit so that one allocation serves every PDU after. */
-		uint8_t *b = realloc(rx->gbuf, rx->max_data);
+		/*
+		 * Sized to the limit so that one allocation serves every PDU
+		 * after; never below this PDU, should place() have lowered it.
+		 */
+		uint32_t cap = rx->max_data > rx->in.data_len ? rx->max_data : rx->in.data_len;
+		uint8_t *b = realloc(rx->gbuf, cap);
 
 		if (!b)
 			return rx_fail(rx, PDU_RX_ERR_NOMEM, -ENOMEM);
 		rx->gbuf = b;
-		rx->gcap = rx->max_data;
+		rx->gcap = cap;
 	}
 	rx->dst = rx->gbuf;
 	rx->in.data_src = PDU_DATA_GATHERED;

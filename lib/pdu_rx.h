@@ -17,7 +17,8 @@
  * Errors. A data digest mismatch (RFC 7143 7.8) leaves the PDU boundaries
  * known: the PDU is still handed to ops->pdu, with status -EBADMSG and
  * error PDU_RX_ERR_DATA_DIGEST, so the consumer can send a Reject (reason
- * ISCSI_REJECT_DATA_DIGEST, 11.17) and go on; the feed continues. Every
+ * ISCSI_REJECT_DATA_DIGEST, 11.17) and go on; the feed continues (with
+ * PDU_DATA_PLACED the bad bytes already sit in the placed buffer). Every
  * other error is fatal to the stream: the feed returns it, pdu_rx_error()
  * says which, later feeds return it again, and the connection must be
  * closed (after a header digest error nothing past the BHS can be trusted,

@@ -504,6 +504,35 @@ static void test_place_declined(void **state)
 	pdu_rx_destroy(&rx);
 }
 
+static int lowering_place(void *ctx, const struct pdu_in *pdu, uint8_t **dst)
+{
+	struct collector *c = ctx;
+
+	return pdu_rx_set_max_data(c->rx, 4);
+}
+
+/* A limit lowered from place() must not shrink the gather buffer under this PDU. */
+static void test_limit_lowered_in_place(void **state)
+{
+	const struct pdu_rx_ops ops = {.place = lowering_place, .pdu = c_pdu};
+	uint8_t buf[256], data[40];
+	struct pdu_rx rx;
+	struct collector c;
+	size_t len;
+
+	fill(data, sizeof(data), 4);
+	len = make_pdu(buf, ISCSI_OP_SCSI_DATA_OUT, 1, NULL, 0, data, sizeof(data), 0);
+	setup_rx(&rx, &c, &ops, 8192, 0);
+	assert_int_equal(pdu_rx_feed(&rx, buf, ISCSI_BHS_SIZE + 1), ISCSI_BHS_SIZE + 1);
+	assert_int_equal(pdu_rx_feed(&rx, buf + ISCSI_BHS_SIZE + 1, len - ISCSI_BHS_SIZE - 1),
+	                 (ssize_t)(len - ISCSI_BHS_SIZE - 1));
+	assert_int_equal(c.n, 1);
+	assert_memory_equal(c.seen[0].data, data, sizeof(data));
+	/* The next PDU meets the lowered limit. */
+	assert_int_equal(pdu_rx_feed(&rx, buf, len), -EMSGSIZE);
+	pdu_rx_destroy(&rx);
+}
+
 static void test_init_rejects_bad_args(void **state)
 {
 	struct pdu_rx rx;
@@ -551,6 +580,7 @@ int main(void)
 	        cmocka_unit_test(test_callback_error_is_fatal),
 	        cmocka_unit_test(test_gathered_when_split),
 	        cmocka_unit_test(test_place_declined),
+	        cmocka_unit_test(test_limit_lowered_in_place),
 	        cmocka_unit_test(test_init_rejects_bad_args),
 	        cmocka_unit_test(test_truncation_not_idle),
 	};
