@@ -27,3 +27,4 @@ initiator_xiscsi_io_SOURCES = initiator/xiscsi-io.c initiator/cli.c initiator/cl
 initiator_xiscsi_io_LDADD = initiator/libxiscsi.la -lm
 
 
+include tests/integration/initiator.mk

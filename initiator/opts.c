@@ -67,6 +67,7 @@ void xiscsi_opts_init(struct xiscsi_opts *o, size_t size)
 	o->reconnect_max_ms = 5000;
 	o->reconnect_timeout_ms = 60000;
 	o->reissue_on_reconnect = true;
+	o->retry_unit_attention = true;
 }
 
 /* The URL grammar lives in lib/url.c, shared with the target's tools. */
@@ -179,6 +180,7 @@ static const struct opt_def opt_defs[] = {
         {"reconnect_max_ms", NULL, OPT_U32, OFF(reconnect_max_ms), 1, UINT32_MAX},
         {"reconnect_timeout_ms", NULL, OPT_U32, OFF(reconnect_timeout_ms), 0, UINT32_MAX},
         {"reissue_on_reconnect", NULL, OPT_BOOL, OFF(reissue_on_reconnect), 0, 0},
+        {"retry_unit_attention", NULL, OPT_BOOL, OFF(retry_unit_attention), 0, 0},
 };
 #undef OFF
 

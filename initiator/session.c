@@ -659,9 +659,11 @@ static void logged_in(struct xiscsi_session *s)
 	}
 	ini_log(2,
 	        "logged in to %s (TSIH %u, MaxXmitDSL %u, FirstBurst %u, ImmediateData %d, "
-	        "InitialR2T %d)",
+	        "InitialR2T %d, digests %s/%s)",
 	        s->o.target_name ? s->o.target_name : "discovery", s->tsih, s->params.max_send_dsl,
-	        s->params.first_burst_length, s->params.immediate_data, s->params.initial_r2t);
+	        s->params.first_burst_length, s->params.immediate_data, s->params.initial_r2t,
+	        s->params.header_digest == XI_DIGEST_CRC32C ? "CRC32C" : "None",
+	        s->params.data_digest == XI_DIGEST_CRC32C ? "CRC32C" : "None");
 	ini_set_state(s, XISCSI_STATE_LOGGED_IN);
 	if (s->connect_cb) {
 		xiscsi_session_cb cb = s->connect_cb;

@@ -242,7 +242,17 @@ static void task_finish(struct xiscsi_session *s, struct ini_task *t)
 	struct xiscsi_cmd *cmd = t->cmd;
 
 	task_free(s, t);
-	ini_complete_cmd(s, cmd);
+	if (s->o.retry_unit_attention && cmd->result == 0 &&
+	    cmd->status == SAM_STAT_CHECK_CONDITION && cmd->sense.len &&
+	    cmd->sense.key == SK_UNIT_ATTENTION && cmd->_tries < 3) {
+		cmd->_tries++;
+		cmd->status = 0;
+		cmd->sense.len = 0;
+		cmd->sense.response_code = 0;
+		pend_push(s, cmd);
+	} else {
+		ini_complete_cmd(s, cmd);
+	}
 	ini_tasks_kick(s);
 }
 

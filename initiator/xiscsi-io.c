@@ -48,6 +48,7 @@ struct args {
 	uint64_t offset, length;
 	bool have_offset, have_length;
 	bool json;
+	bool verify;
 	bool quiet;
 	int verbose;
 	int page; /* -1: standard inquiry + VPD list */
@@ -120,6 +121,7 @@ enum {
 	OPT_LENGTH,
 	OPT_JSON,
 	OPT_PAGE,
+	OPT_VERIFY,
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -141,6 +143,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	        {"length", required_argument, NULL, OPT_LENGTH},
 	        {"json", no_argument, NULL, OPT_JSON},
 	        {"page", required_argument, NULL, OPT_PAGE},
+	        {"verify", no_argument, NULL, OPT_VERIFY},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"help", no_argument, NULL, 'h'},
@@ -222,6 +225,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_JSON:
 			a->json = true;
+			break;
+		case OPT_VERIFY:
+			a->verify = true;
 			break;
 		case OPT_PAGE:
 			if (cli_u64(optarg, 0, 255, &v))
@@ -647,6 +653,11 @@ struct load {
 	uint64_t start_ns, stop_ns;
 	bool stopping;
 	uint64_t hist[64 * 8]; /* latency histogram, log2 buckets with 8 sub-buckets */
+	/* --verify: per slot of nb blocks, the generation last acknowledged (0: never). */
+	uint32_t *acked;
+	uint8_t *busy; /* a write to the slot is in flight */
+	uint32_t gen;
+	uint64_t unknown; /* writes whose outcome is unknown (failed): not checked */
 	char first_err[256];
 };
 
@@ -655,7 +666,23 @@ struct load_io {
 	struct load *l;
 	uint8_t *buf;
 	uint64_t t0;
+	uint64_t slot;
+	uint32_t gen;
 };
+
+/* Every block of a verified write says where it belongs and which write put it there. */
+static void stamp(uint8_t *buf, uint32_t nb, uint32_t bsz, uint64_t lba, uint32_t gen)
+{
+	for (uint32_t b = 0; b < nb; b++) {
+		uint8_t *p = buf + (size_t)b * bsz;
+		uint64_t v = lba + b;
+
+		memcpy(p, &v, sizeof(v));
+		memcpy(p + 8, &gen, sizeof(gen));
+		for (uint32_t i = 12; i < bsz; i++)
+			p[i] = (uint8_t)(v * 31 + gen + i);
+	}
+}
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -717,7 +744,15 @@ static void load_done(struct xiscsi_cmd *cmd)
 		if (!l->errors)
 			xiscsi_cmd_strerror(cmd, l->first_err, sizeof(l->first_err));
 		l->errors++;
+		if (l->acked) {
+			l->acked[io->slot] = UINT32_MAX; /* outcome unknown */
+			l->unknown++;
+		}
+	} else if (l->acked) {
+		l->acked[io->slot] = io->gen;
 	}
+	if (l->busy)
+		l->busy[io->slot] = 0;
 	if (l->a->count ? l->issued >= l->a->count : now >= l->stop_ns)
 		l->stopping = true;
 	if (!l->stopping)
@@ -732,11 +767,24 @@ static void load_issue(struct load_io *io)
 
 	if (l->rnd) {
 		lba = (xorshift(&l->rng) % (l->span_blocks / l->nb)) * l->nb;
+		/* Never two writes in flight to one slot: the last acknowledged must win. */
+		for (int i = 0; l->busy && l->busy[lba / l->nb] && i < 64; i++)
+			lba = (xorshift(&l->rng) % (l->span_blocks / l->nb)) * l->nb;
+		if (l->busy && l->busy[lba / l->nb])
+			return; /* queue deeper than free slots: run with fewer */
 	} else {
 		if (l->next_lba + l->nb > l->span_blocks)
 			l->next_lba = 0;
 		lba = l->next_lba;
 		l->next_lba += l->nb;
+	}
+	io->slot = lba / l->nb;
+	if (l->acked) {
+		io->gen = ++l->gen;
+		if (io->gen == UINT32_MAX)
+			io->gen = ++l->gen;
+		l->busy[io->slot] = 1;
+		stamp(io->buf, l->nb, l->c->cap.block_size, lba, io->gen);
 	}
 	memset(&io->cmd, 0, sizeof(io->cmd));
 	io->cmd.lun = l->c->lun;
@@ -757,6 +805,50 @@ static void load_issue(struct load_io *io)
 		return;
 	}
 	l->issued++;
+}
+
+/* Read back every slot an acknowledged write touched and check its stamp. */
+static int load_verify(struct load *l, uint8_t *buf)
+{
+	uint32_t bsz = l->c->cap.block_size;
+	uint64_t slots = l->span_blocks / l->nb, checked = 0;
+	uint8_t *want = malloc((size_t)l->nb * bsz);
+
+	if (!want)
+		return EXIT_LOCAL;
+	for (uint64_t i = 0; i < slots; i++) {
+		uint32_t g = l->acked[i];
+		struct xiscsi_cmd res;
+		int err;
+
+		if (g == 0 || g == UINT32_MAX)
+			continue;
+		err = xiscsi_read_sync(l->c->s, l->c->lun, i * l->nb, l->nb, bsz, buf, &res);
+		if (err) {
+			free(want);
+			return scsi_fail("verify READ(16)", err, &res);
+		}
+		stamp(want, l->nb, bsz, i * l->nb, g);
+		if (memcmp(want, buf, (size_t)l->nb * bsz)) {
+			uint64_t lba;
+			uint32_t got_gen;
+
+			memcpy(&lba, buf, sizeof(lba));
+			memcpy(&got_gen, buf + 8, sizeof(got_gen));
+			fprintf(stderr,
+			        "%s: verify: LBA %" PRIu64 " holds write %u of LBA %" PRIu64
+			        ", want write %u: an acknowledged write is lost\n",
+			        prog, i * l->nb, got_gen, lba, g);
+			free(want);
+			return EXIT_MISCOMPARE;
+		}
+		checked++;
+	}
+	free(want);
+	printf("verify: %" PRIu64 " acknowledged writes read back intact, %" PRIu64
+	       " with unknown outcome skipped\n",
+	       checked, l->unknown);
+	return 0;
 }
 
 static double cpu_seconds(void)
@@ -796,6 +888,18 @@ static int cmd_load(struct ctx *c, const struct args *a)
 	l->rnd = !strncmp(a->rw, "rand", 4);
 	l->write = strstr(a->rw, "write") != NULL;
 	l->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+	if (a->verify) {
+		if (!l->write) {
+			rc = bad("%s", "--verify goes with --rw write or randwrite");
+			goto out;
+		}
+		l->acked = calloc(l->span_blocks / l->nb, sizeof(*l->acked));
+		l->busy = calloc(l->span_blocks / l->nb, 1);
+		if (!l->acked || !l->busy) {
+			rc = EXIT_LOCAL;
+			goto out;
+		}
+	}
 	ios = calloc(a->qd, sizeof(*ios));
 	if (!ios) {
 		rc = EXIT_LOCAL;
@@ -859,7 +963,17 @@ static int cmd_load(struct ctx *c, const struct args *a)
 		        l->first_err);
 		rc = EXIT_SCSI;
 	}
+	if (l->acked) {
+		int vrc = load_verify(l, ios[0].buf);
+
+		if (vrc)
+			rc = vrc;
+	}
 out:
+	if (l) {
+		free(l->acked);
+		free(l->busy);
+	}
 	if (ios)
 		for (uint64_t i = 0; i < a->qd; i++)
 			free(ios[i].buf);

@@ -135,6 +135,10 @@ struct xiscsi_opts {
 	/* When a connection is lost: re-issue commands in flight after re-login
 	 * (true, default) or fail them at once with -ECONNRESET (false). */
 	bool reissue_on_reconnect;
+	/* A command answered CHECK CONDITION / UNIT ATTENTION was not executed
+	 * (SAM-5 5.14): run it again, up to 3 times (true, default), or
+	 * complete it with that status (false). Every login starts with one. */
+	bool retry_unit_attention;
 
 	void *_strings; /* private: copies made by xiscsi_opts_set / _parse_url */
 };
