@@ -14,15 +14,15 @@
 
 /* 11.2.1: every PDU starts with a 48-byte Basic Header Segment. */
 #define ISCSI_BHS_SIZE 48
-/* 11.1: HeaderDigest / DataDigest CRC32C, 4 bytes each. */
+/* 11.2.3 and 13.1: HeaderDigest / DataDigest are CRC32C, 4 bytes each. */
 #define ISCSI_DIGEST_SIZE 4
 /* 11.2.1: TotalAHSLength counts 4-byte words in one byte: at most 1020 bytes. */
 #define ISCSI_AHS_MAX_SIZE (255 * 4)
 /* 11.2.1: DataSegmentLength is 24 bits. */
 #define ISCSI_DSL_MAX 0xffffffu
-/* 13.13: MaxRecvDataSegmentLength default when not negotiated. */
+/* 13.12: MaxRecvDataSegmentLength default when not negotiated. */
 #define ISCSI_MAX_RECV_DSL_DEFAULT 8192u
-/* 4.2.7 / IANA: the well-known iSCSI TCP port. */
+/* 13.8: the IANA-assigned iSCSI TCP port, used when a portal names none. */
 #define ISCSI_DEFAULT_PORT 3260
 /* 11.2.1.3 (and 11.9, 11.17): the reserved Initiator/Target Task Tag value. */
 #define ISCSI_RESERVED_TAG 0xffffffffu
@@ -31,7 +31,7 @@
 #define PDU_DIGEST_HEADER 0x1u
 #define PDU_DIGEST_DATA   0x2u
 
-/* 11.2.1.1: the data segment is padded to a multiple of 4 bytes. */
+/* 11.1: the data segment is padded to a multiple of 4 bytes. */
 static inline uint32_t pdu_pad_len(uint32_t len)
 {
 	return (4u - (len & 3u)) & 3u;
@@ -42,7 +42,7 @@ static inline uint32_t pdu_padded_len(uint32_t len)
 	return len + pdu_pad_len(len);
 }
 
-/* Opcodes, 11.2.1.2. The I bit marks immediate delivery (11.2.1.1). */
+/* Opcodes, 11.2.1.2. The I bit marks immediate delivery (11.2.1). */
 #define ISCSI_OP_IMMEDIATE 0x40
 #define ISCSI_OP_MASK      0x3f
 
@@ -72,7 +72,7 @@ static inline uint32_t pdu_padded_len(uint32_t len)
 #define ISCSI_OP_VENDOR_T_LAST  0x3e
 #define ISCSI_OP_REJECT         0x3f
 
-/* 11.2.1.2: the Final bit, byte 1 bit 0, shared by most PDUs. */
+/* 11.2.1: the Final bit, byte 1 bit 0, shared by most PDUs. */
 #define ISCSI_FLAG_FINAL 0x80
 
 /* 11.3: SCSI Command flags: Read, Write, task attribute (11.3.1.2). */

@@ -168,7 +168,7 @@ static int rx_header_done(struct pdu_rx *rx)
 	if (dsl == 0)
 		return rx_deliver(rx);
 
-	/* 11.2.3 / 11.1: no data digest without a data segment, so only here. */
+	/* 11.2.3: no data digest without a data segment, so only here. */
 	rx->trailer_need = pdu_pad_len(dsl);
 	if (rx->cur_dig & PDU_DIGEST_DATA)
 		rx->trailer_need += ISCSI_DIGEST_SIZE;

@@ -66,7 +66,7 @@ int pdu_tx_build(struct pdu_tx *tx, struct iscsi_bhs *bhs, const void *ahs, uint
 	for (int i = 0; i < data_iovcnt; i++)
 		if (data[i].iov_len)
 			iov_put(out, &n, data[i].iov_base, data[i].iov_len);
-	/* 11.2.1.1: pad with zeros; 11.1: the data digest covers the padding. */
+	/* 11.1: pad with zeros; 11.2.3: the data digest covers the padding. */
 	pad = pdu_pad_len((uint32_t)dsl);
 	memset(tx->trailer, 0, pad);
 	trailer = pad;

@@ -52,7 +52,7 @@ int url_parse_portal(const char *s, struct url_iscsi *u);
 /*
  * host, host:port, [v6], [v6]:port, or a bare IPv6 literal (two or more
  * ':' and no brackets, no port). With tpgt non-NULL a trailing ",N" is
- * accepted too, as in a SendTargets TargetAddress (RFC 7143 13.9), and
+ * accepted too, as in a SendTargets TargetAddress (RFC 7143 13.8), and
  * *tpgt is N or -1 when absent. port gets default_port when none is given.
  * 0 or -EINVAL (-ENAMETOOLONG when host does not fit hostlen).
  */

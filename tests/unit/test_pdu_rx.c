@@ -332,7 +332,7 @@ static void test_corrupt_padding_fails_data_digest(void **state)
 
 	fill(data, sizeof(data), 0);
 	len = make_pdu(buf, ISCSI_OP_TEXT_REQ, 1, NULL, 0, data, sizeof(data), PDU_DIGEST_DATA);
-	buf[ISCSI_BHS_SIZE + 6] = 0xaa; /* RFC 7143 11.1: the digest covers padding too */
+	buf[ISCSI_BHS_SIZE + 6] = 0xaa; /* RFC 7143 11.2.3: the digest covers padding too */
 	setup_rx(&rx, &c, &ops_plain, 8192, PDU_DIGEST_DATA);
 	assert_int_equal(pdu_rx_feed(&rx, buf, len), (ssize_t)len);
 	assert_int_equal(c.n, 1);

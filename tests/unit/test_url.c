@@ -171,7 +171,7 @@ static void test_hostport(void **state)
 	assert_int_equal(url_parse_hostport("[::]:99", host, sizeof(host), &port, 3260, NULL), 0);
 	assert_string_equal(host, "::");
 	assert_int_equal(port, 99);
-	/* 13.9: TargetAddress carries a portal group tag after ','. */
+	/* 13.8: TargetAddress carries a portal group tag after ','. */
 	assert_int_equal(
 	        url_parse_hostport("[fe80::2]:3260,7", host, sizeof(host), &port, 3260, &tpgt), 0);
 	assert_string_equal(host, "fe80::2");
