@@ -128,40 +128,4 @@ static inline int cdb_decode_rw(const uint8_t *cdb, unsigned cdb_len, struct cdb
 	return 0;
 }
 
-/*
- * LUN <-> 8-byte LUN field, SAM-5 4.7: LUNs below 256 use peripheral device
- * addressing (byte 0 = 0), the rest flat space addressing (method 01b) up to
- * 16383. Other methods decode to UINT64_MAX so a caller answers LOGICAL UNIT
- * NOT SUPPORTED instead of aliasing another LUN.
- */
-#define SCSI_LUN_FLAT_MAX 16383u
-#define SCSI_LUN_INVALID  UINT64_MAX
-
-static inline void scsi_lun_to_wire(uint64_t lun, uint8_t out[8])
-{
-	for (int i = 0; i < 8; i++)
-		out[i] = 0;
-	if (lun < 256) {
-		out[1] = (uint8_t)lun;
-	} else {
-		out[0] = (uint8_t)(0x40 | ((lun >> 8) & 0x3f));
-		out[1] = (uint8_t)lun;
-	}
-}
-
-static inline uint64_t scsi_lun_from_wire(const uint8_t in[8])
-{
-	for (int i = 2; i < 8; i++)
-		if (in[i])
-			return SCSI_LUN_INVALID;
-	switch (in[0] >> 6) {
-	case 0:
-		return in[0] == 0 ? in[1] : SCSI_LUN_INVALID;
-	case 1:
-		return (uint64_t)(in[0] & 0x3f) << 8 | in[1];
-	default:
-		return SCSI_LUN_INVALID;
-	}
-}
-
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/cdb.h"
+#include "lib/lun.h"
 #include "lib/sense.h"
 #include "target/scsi.h"
 
@@ -269,8 +270,8 @@ int spc_report_luns(struct tgt_lu *lu, struct scsi_task *t)
 	if (cdb[2] != REPORT_LUNS_WELL_KNOWN) {
 		if (port && port->lun_list) {
 			count = port->lun_list(port->lun_list_arg, NULL, 0);
-			if (count > SCSI_LUN_FLAT_MAX + 1)
-				count = SCSI_LUN_FLAT_MAX + 1;
+			if (count > LUN_FLAT_MAX + 1)
+				count = LUN_FLAT_MAX + 1;
 			luns = calloc(count ? count : 1, sizeof(*luns));
 			if (!luns)
 				return scsi_task_errno(t, -ENOMEM, false);
@@ -291,9 +292,13 @@ int spc_report_luns(struct tgt_lu *lu, struct scsi_task *t)
 		rc = scsi_task_errno(t, -ENOMEM, false);
 		goto out;
 	}
-	put_be32(b, (uint32_t)(8 * count));
+	/* LUNs past flat addressing cannot be named on the wire: left out. */
+	size_t k = 0;
 	for (size_t i = 0; i < count; i++)
-		scsi_lun_to_wire(luns[i], b + 8 + 8 * i);
+		if (luns[i] <= LUN_FLAT_MAX && lun_encode((uint32_t)luns[i], b + 8 + 8 * k) == 0)
+			k++;
+	put_be32(b, (uint32_t)(8 * k));
+	len = 8 + 8 * k;
 	rc = scsi_task_data(t, b, alloc < len ? alloc : (uint32_t)len);
 out:
 	free(luns);

@@ -206,22 +206,6 @@ static void test_decode_rw_sizes(void **state)
 	assert_int_equal(cdb_decode_rw(c16, 15, &rw), -EINVAL);
 }
 
-static void test_lun_encoding(void **state)
-{
-	uint8_t w[8];
-
-	scsi_lun_to_wire(5, w);
-	assert_int_equal(w[0], 0);
-	assert_int_equal(w[1], 5);
-	assert_true(scsi_lun_from_wire(w) == 5);
-	scsi_lun_to_wire(300, w);
-	assert_int_equal(w[0], 0x41);
-	assert_int_equal(w[1], 300 & 0xff);
-	assert_true(scsi_lun_from_wire(w) == 300);
-	w[0] = 0xc0;
-	assert_true(scsi_lun_from_wire(w) == SCSI_LUN_INVALID);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,7 +223,6 @@ int main(void)
 	        cmocka_unit_test(test_be_helpers),
 	        cmocka_unit_test(test_decode_rw6_zero_is_256),
 	        cmocka_unit_test(test_decode_rw_sizes),
-	        cmocka_unit_test(test_lun_encoding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
