@@ -17,7 +17,8 @@ XI_PDU_TESTS = \
 	tests/unit/test_serial \
 	tests/unit/test_lun \
 	tests/unit/test_url \
-	tests/unit/test_names
+	tests/unit/test_names \
+	tests/unit/test_log
 check_PROGRAMS += $(XI_PDU_TESTS)
 TESTS += $(XI_PDU_TESTS)
 
@@ -44,4 +45,8 @@ tests_unit_test_url_LDADD = $(XI_UNIT_LDADD)
 tests_unit_test_names_SOURCES = tests/unit/test_names.c
 tests_unit_test_names_CFLAGS = $(XI_UNIT_CFLAGS)
 tests_unit_test_names_LDADD = $(XI_UNIT_LDADD)
+
+tests_unit_test_log_SOURCES = tests/unit/test_log.c
+tests_unit_test_log_CFLAGS = $(XI_UNIT_CFLAGS)
+tests_unit_test_log_LDADD = $(XI_UNIT_LDADD)
 endif
