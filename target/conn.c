@@ -115,7 +115,7 @@ static void conn_on_writable(struct xt_conn *xc)
 		if (rc)
 			req->cb(c->xc, req, rc);
 	}
-	if (!c->blocked && c->rx.ops)
+	if (!c->blocked && !c->th->draining)
 		xt_conn_resume_recv(c->xc);
 }
 

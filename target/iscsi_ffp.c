@@ -109,6 +109,7 @@ static void scsi_done(struct tgt_task *t)
 {
 	struct tgt_conn *c = t->conn;
 
+	t->sess->nexec--;
 	if (t->aborted || c->closing) {
 		t->state = TGT_TASK_FREE;
 		tgt_task_put(t);
@@ -151,6 +152,7 @@ static void task_exec(struct tgt_task *t)
 	struct scsi_task *st = &t->st;
 
 	t->state = TGT_TASK_EXEC;
+	s->nexec++;
 	tgt_conn_get(t->conn);
 	if (t->digest_error) {
 		/* RFC 7143 7.8 at ERL 0: the data cannot be trusted; fail the
@@ -650,6 +652,7 @@ static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 		task_check(t, SK_ABORTED_COMMAND, ASC_DATA_PHASE_ERROR);
 		tgt_conn_get(c);
 		t->state = TGT_TASK_EXEC;
+		s->nexec++;
 		scsi_done(t);
 		return 0;
 	}

@@ -113,6 +113,7 @@ struct tgt_session {
 	unsigned npool;
 	struct tgt_task *free_tasks;
 	unsigned nbusy;
+	unsigned nexec;         /* tasks in the SCSI layer */
 	struct tgt_task **hash; /* ITT -> task, TGT_TASK_HASH buckets */
 	uint32_t next_ttt;
 

@@ -45,7 +45,8 @@ static void thread_tick(struct xt_timer *tm, void *arg)
 			 * are answered, or at the deadline. */
 			if (c->closing)
 				continue;
-			if (!c->sess || c->sess->nbusy == 0 || now >= th->drain_deadline_ms)
+			if (!c->sess || (c->sess->nexec == 0 && !c->sends_in_flight) ||
+			    now >= th->drain_deadline_ms)
 				tgt_conn_close(c, "shutting down");
 			continue;
 		}
@@ -57,12 +58,18 @@ static void thread_tick(struct xt_timer *tm, void *arg)
 static void thread_drain(void *arg)
 {
 	struct tgt_thread *th = arg;
+	struct tgt_conn *c;
 
 	if (th->draining)
 		return;
 	th->draining = true;
 	th->drain_deadline_ms = th->g->now_ms + TGT_DRAIN_MS;
 	tgt_portals_close_thread(th);
+	/* No new commands: what is in the SCSI layer finishes and is answered,
+	 * then each connection closes (thread_tick). */
+	for (c = th->conns; c; c = c->next)
+		if (!c->closing)
+			xt_conn_pause_recv(c->xc);
 	xt_timer_start(th->g, &th->tick, 0, TGT_DRAIN_TICK_MS, thread_tick, th);
 }
 

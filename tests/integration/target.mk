@@ -2,6 +2,9 @@
 XI_TARGET_IT = \
 	tests/integration/xtgtd-cli.sh \
 	tests/integration/xtgtd-discovery.sh \
-	tests/integration/xtgtd-io.sh
+	tests/integration/xtgtd-io.sh \
+	tests/integration/xtgtd-malformed.sh \
+	tests/integration/xtgtd-sigterm.sh \
+	tests/integration/xtgtd-conformance.sh
 TESTS += $(XI_TARGET_IT)
 EXTRA_DIST += $(XI_TARGET_IT)
