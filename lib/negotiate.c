@@ -506,6 +506,21 @@ static int process_key(struct neg_ctx *n, enum neg_stage stage, enum neg_key_id 
 	return answer_proposal(n, id, v, out);
 }
 
+/*
+ * RFC 7143 section 13.26: the RFC 3720 marker keys are obsolete, yet old
+ * initiators (open-iscsi) still offer IFMarker=No and OFMarker=No. Those
+ * two may be answered "No", which every RFC 3720 peer understands; the
+ * interval keys MUST be answered Reject.
+ */
+static const char *obsolete_answer(const char *name)
+{
+	if (strcmp(name, "IFMarker") == 0 || strcmp(name, "OFMarker") == 0)
+		return "No";
+	if (strcmp(name, "IFMarkInt") == 0 || strcmp(name, "OFMarkInt") == 0)
+		return NEG_REJECT;
+	return NULL;
+}
+
 int neg_process(struct neg_ctx *n, enum neg_stage stage, const struct keys *in, struct keys *out)
 {
 	size_t count = keys_count(in);
@@ -538,7 +553,10 @@ int neg_process(struct neg_ctx *n, enum neg_stage stage, const struct keys *in, 
 		/* A special answer to a key we never sent would loop; drop it. */
 		if (special_value(keys_value(in, i)))
 			continue;
-		rc = keys_add(out, name, NEG_NOT_UNDERSTOOD);
+		if (obsolete_answer(name) != NULL)
+			rc = keys_add(out, name, obsolete_answer(name));
+		else
+			rc = keys_add(out, name, NEG_NOT_UNDERSTOOD);
 		if (rc < 0)
 			return rc;
 	}

@@ -225,6 +225,18 @@ static void test_unknown_not_understood(void **state)
 	assert_string_equal(answer(f, "X-com.example.Foo"), NEG_NOT_UNDERSTOOD);
 }
 
+static void test_obsolete_marker_keys(void **state)
+{
+	struct fx *f = *state;
+
+	as_target(f);
+	/* RFC 7143 section 13.26: RFC 3720 initiators still send these. */
+	assert_int_equal(feed(f, NEG_STAGE_OPERATIONAL, "IFMarker", "No"), 0);
+	assert_string_equal(answer(f, "IFMarker"), "No");
+	assert_int_equal(feed(f, NEG_STAGE_OPERATIONAL, "OFMarkInt", "2048~8192"), 0);
+	assert_string_equal(answer(f, "OFMarkInt"), NEG_REJECT);
+}
+
 static void test_chap_keys_left_to_caller(void **state)
 {
 	struct fx *f = *state;
@@ -590,6 +602,7 @@ int main(void)
 	        T(test_out_of_range_rejected),
 	        T(test_number_syntax_rejected),
 	        T(test_unknown_not_understood),
+	        T(test_obsolete_marker_keys),
 	        T(test_chap_keys_left_to_caller),
 	        T(test_irrelevant_in_discovery),
 	        T(test_leading_only_on_added_connection),
