@@ -250,6 +250,14 @@ static bool irrelevant(const struct neg_ctx *n, const struct neg_key *k)
 	/* RFC 7143 section 13: "Irrelevant when: SessionType=Discovery". */
 	if ((k->flags & NEG_F_DISC_IRREL) && n->res->session_type == XI_SESSION_DISCOVERY)
 		return true;
+	/*
+	 * RFC 7143 section 13.14: with InitialR2T=Yes and ImmediateData=No no
+	 * unsolicited data flows, so FirstBurstLength has nothing to bound.
+	 * Both come earlier in the table, so they are settled by now.
+	 */
+	if (k == &neg_keys[NEG_FIRST_BURST_LENGTH] && n->res->initial_r2t &&
+	    !n->res->immediate_data)
+		return true;
 	/* LO keys on a connection added to a session (RFC 7143 section 13 "Use: LO"). */
 	if ((k->flags & NEG_F_LEADING) && !n->leading && k->result != NEG_R_DECLARATIVE)
 		return true;

@@ -262,6 +262,21 @@ static void test_irrelevant_in_discovery(void **state)
 	assert_int_equal(f->res.session_type, XI_SESSION_DISCOVERY);
 }
 
+static void test_first_burst_irrelevant_without_unsolicited_data(void **state)
+{
+	struct fx *f = *state;
+
+	f->local.immediate_data = false;
+	as_target(f);
+	keys_clear(f->in);
+	keys_add(f->in, "InitialR2T", "Yes");
+	keys_add(f->in, "ImmediateData", "Yes");
+	keys_add(f->in, "FirstBurstLength", "65536");
+	assert_int_equal(neg_process(&f->neg, NEG_STAGE_OPERATIONAL, f->in, f->out), 0);
+	assert_string_equal(answer(f, "ImmediateData"), "No");
+	assert_string_equal(answer(f, "FirstBurstLength"), NEG_IRRELEVANT);
+}
+
 static void test_leading_only_on_added_connection(void **state)
 {
 	struct fx *f = *state;
@@ -605,6 +620,7 @@ int main(void)
 	        T(test_obsolete_marker_keys),
 	        T(test_chap_keys_left_to_caller),
 	        T(test_irrelevant_in_discovery),
+	        T(test_first_burst_irrelevant_without_unsolicited_data),
 	        T(test_leading_only_on_added_connection),
 	        T(test_first_burst_clamped_to_max_burst),
 	        T(test_finish_clamps_first_burst),
