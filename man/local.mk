@@ -1,2 +1,3 @@
 # Manual pages, one per program, configuration file and overview.
 dist_man_MANS += man/xiscsi-transport.7
+dist_man_MANS += man/xtgtd.8 man/xtgtd.conf.5
