@@ -841,6 +841,50 @@ static int t_close_flush(void)
 	return PASS;
 }
 
+/* A request bigger than the mark goes on an empty queue (never refused
+ * forever), and the next one waits. */
+static int t_bigsend(void)
+{
+	const size_t big = 1u << 20;
+	struct slow s = {0};
+	struct peer cp = {0};
+	struct xt_conn_opts co = {.opts_size = sizeof(co), .send_hwm = 64 * 1024};
+	struct sockaddr_storage ss;
+	struct xt_listener *l;
+	struct xt_conn *c;
+	struct xt_send_req r1 = {0}, r2 = {0};
+	struct iovec iov1, iov2;
+	socklen_t len = loopback(&ss, false, 0);
+	uint8_t *data = rnd_bytes(big + 100);
+
+	CHECK(data && groups_new(true) == 0);
+	s.data = data;
+	s.len = big + 100;
+	CHECK(xt_listen(gb, (struct sockaddr *)&ss, len, NULL, slow_accept, &s, &l) == 0);
+	CHECK(xt_listener_addr(l, &ss, &len) == 0);
+	CHECK(xt_timer_start(gb, &s.tick, 1, 1, slow_tick, &s) == 0);
+	CHECK(xt_connect(ga, (struct sockaddr *)&ss, len, &co, &peer_cbs, &cp, &c) == 0);
+	iov1 = (struct iovec){.iov_base = data, .iov_len = big};
+	iov2 = (struct iovec){.iov_base = data + big, .iov_len = 100};
+	r1.iov = &iov1;
+	r1.iovcnt = 1;
+	r2.iov = &iov2;
+	r2.iovcnt = 1;
+	CHECK(xt_conn_send(c, &r1) == 0);
+	CHECK(xt_conn_send(c, &r2) == -EAGAIN);
+	PUMP_UNTIL(xt_conn_queued_bytes(c) == 0, 20000);
+	CHECK(xt_conn_send(c, &r2) == 0);
+	PUMP_UNTIL(s.got == big + 100 || s.mismatch, 20000);
+	CHECK(s.got == big + 100 && !s.mismatch);
+	xt_timer_cancel(&s.tick);
+	xt_conn_close(c, 0);
+	xt_conn_close(s.c, 0);
+	xt_listener_close(l);
+	groups_free();
+	free(data);
+	return PASS;
+}
+
 /* ---- timers ---- */
 
 struct tstate {
@@ -968,7 +1012,8 @@ static const struct {
         {"many", t_many},         {"backpressure", t_backpressure},
         {"reset", t_reset},       {"halfclose", t_halfclose},
         {"refused", t_refused},   {"close_flush", t_close_flush},
-        {"ipv6", t_ipv6},         {"busypoll", t_busypoll},
+        {"bigsend", t_bigsend},   {"ipv6", t_ipv6},
+        {"busypoll", t_busypoll},
 };
 
 static void on_alarm(int sig)
