@@ -207,6 +207,23 @@ static uint16_t first_request(struct login_tgt *t)
 	return LOGIN_STATUS_SUCCESS;
 }
 
+/*
+ * Who logs in where was decided, and authorized, on the first request:
+ * names or a session type first seen later would slip past authorize()
+ * (a repeat of the same value is left to the negotiation engine).
+ */
+static bool late_identity(const struct login_tgt *t)
+{
+	static const enum neg_key_id ids[] = {NEG_INITIATOR_NAME, NEG_TARGET_NAME,
+	                                      NEG_SESSION_TYPE};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (keys_find(t->io.rx, neg_keys[ids[i]].name) != NULL &&
+		    !((t->neg.received >> ids[i]) & 1))
+			return true;
+	return false;
+}
+
 /* RFC 7143 section 12.1.3 steps, as the authenticator. Returns a LOGIN_STATUS_*. */
 static uint16_t chap_step(struct login_tgt *t)
 {
@@ -439,6 +456,8 @@ int login_tgt_rx(struct login_tgt *t, const struct iscsi_bhs *bhs, const void *d
 		if (st != LOGIN_STATUS_SUCCESS)
 			return refuse(t, out, st);
 		t->state = TGT_NEGOTIATE;
+	} else if (late_identity(t)) {
+		return refuse(t, out, LOGIN_STATUS_INITIATOR_ERROR);
 	}
 	if (t->stage == ISCSI_STAGE_SECURITY) {
 		st = security_keys(t);

@@ -672,6 +672,21 @@ static void test_isid_changes_mid_login(void **state)
 	assert_int_equal(tgt_once(f, &req, &rsp), LOGIN_STATUS_INITIATOR_ERROR);
 }
 
+static void test_target_name_after_discovery_start(void **state)
+{
+	static const char d1[] =
+	        "InitiatorName=" INITIATOR "\0SessionType=Discovery\0AuthMethod=None";
+	static const char d2[] = "TargetName=" TARGET;
+	struct fx *f = *state;
+	struct login_pdu req, rsp;
+
+	/* Authorized as discovery, it may not turn into a login to a target. */
+	make_req(&req, 0, d1, sizeof(d1));
+	assert_int_equal(tgt_once(f, &req, &rsp), LOGIN_STATUS_SUCCESS);
+	make_req(&req, SEC_TO_OP, d2, sizeof(d2));
+	assert_int_equal(tgt_once(f, &req, &rsp), LOGIN_STATUS_INITIATOR_ERROR);
+}
+
 static void test_continuation_from_initiator(void **state)
 {
 	static const char d[] = NAMES "AuthMethod=None";
@@ -897,6 +912,7 @@ int main(void)
 	        T(test_operational_first_without_auth),
 	        T(test_chap_keys_in_operational_stage),
 	        T(test_isid_changes_mid_login),
+	        T(test_target_name_after_discovery_start),
 	        T(test_continuation_from_initiator),
 	        T(test_reflected_challenge),
 	        T(test_mutual_half_keys),
