@@ -26,8 +26,8 @@
 struct tgt_login {
 	struct login_tgt *sm;
 	struct tgt_conn *c;
-	struct tgt_session *sess; /* made by the session callback */
-	struct tgt_tx *last_tx;
+	struct tgt_session *sess;        /* made by the session callback */
+	char initiator[XI_NAME_MAX + 1]; /* as the initiator named itself, for logs */
 };
 
 static int chap_copy(const struct tgt_cfg_chap *ch, const char *user, char *name, size_t name_cap,
@@ -67,6 +67,7 @@ static int cb_authorize(void *ctx, const char *target_name, const char *initiato
 	struct tgt_target *t;
 	int rc = 0;
 
+	snprintf(l->initiator, sizeof(l->initiator), "%s", initiator_name);
 	if (type == XI_SESSION_DISCOVERY) {
 		*auth = auth_flags(&d->cfg->discovery_chap, NULL);
 		return 0;
@@ -320,7 +321,9 @@ int tgt_login_pdu(struct tgt_conn *c, struct pdu_in *pdu)
 	if (rc == LOGIN_FAILED) {
 		uint16_t st = login_tgt_status(l->sm);
 
-		log_info("conn %s: login failed: %s (0x%04x)", c->peer, login_status_name(st), st);
+		log_info("conn %s: login of %s failed: %s (0x%04x)", c->peer,
+		         l->initiator[0] ? l->initiator : "(unnamed initiator)",
+		         login_status_name(st), st);
 		/* RFC 7143 11.13.5: the target closes after a failed login. */
 		c->state = TGT_CONN_LOGOUT;
 		if (!c->sends_in_flight)

@@ -5,6 +5,7 @@ XI_TARGET_IT = \
 	tests/integration/xtgtd-io.sh \
 	tests/integration/xtgtd-malformed.sh \
 	tests/integration/xtgtd-sigterm.sh \
-	tests/integration/xtgtd-conformance.sh
+	tests/integration/xtgtd-conformance.sh \
+	tests/integration/xtgtd-auth.sh
 TESTS += $(XI_TARGET_IT)
 EXTRA_DIST += $(XI_TARGET_IT)
