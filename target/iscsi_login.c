@@ -116,13 +116,25 @@ static int cb_chap_secret(void *ctx, const char *target_name, const char *initia
 	return rc;
 }
 
-/* Runs on the thread that owns the session being reinstated. */
+struct drop_req {
+	struct tgt_thread *th;
+	uint16_t tsih;
+};
+
+/* Runs on the thread that owns the session being reinstated: only that
+ * thread touches its connections, so the session is found again by TSIH
+ * (it may have ended meanwhile). */
 static void drop_session(void *arg)
 {
-	struct tgt_conn *c = arg;
+	struct drop_req *r = arg;
+	struct tgt_conn *c, *next;
 
-	tgt_conn_close(c, "session reinstated by a new login with the same ISID");
-	tgt_conn_release(c);
+	for (c = r->th->conns; c; c = next) {
+		next = c->next;
+		if (c->sess && c->sess->tsih == r->tsih && !c->closing)
+			tgt_conn_close(c, "session reinstated by a new login with the same ISID");
+	}
+	free(r);
 }
 
 static int cb_session(void *ctx, const struct login_session_req *req, uint16_t *tsih)
@@ -168,10 +180,15 @@ static int cb_session(void *ctx, const struct login_session_req *req, uint16_t *
 		/* RFC 7143 6.3.5: a new login with the I_T nexus of a live
 		 * session replaces it; the old connection is dropped. */
 		pthread_mutex_lock(&d->sess_lock);
-		if (tgt_session_find_isid(d, s->initiator, s->isid, s, &old) && old->conn) {
-			tgt_conn_get(old->conn);
-			if (xt_group_post(old->th->g, drop_session, old->conn))
-				tgt_conn_release(old->conn);
+		if (tgt_session_find_isid(d, s->initiator, s->isid, s, &old)) {
+			struct drop_req *r = malloc(sizeof(*r));
+
+			if (r) {
+				r->th = old->th;
+				r->tsih = old->tsih;
+				if (xt_group_post(old->th->g, drop_session, r))
+					free(r);
+			}
 		}
 		pthread_mutex_unlock(&d->sess_lock);
 	}

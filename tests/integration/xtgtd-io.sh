@@ -47,6 +47,11 @@ if command -v qemu-img >/dev/null 2>&1 && command -v qemu-io >/dev/null 2>&1 &&
 			xi_fail "qemu-io on $U: $out"
 		grep -qi 'fail\|error' <<<"$out" && xi_fail "qemu-io on $U: $out"
 	done
+	# HeaderDigest=CRC32C when QEMU asks for it (RFC 7143 13.1).
+	out=$(timeout 60 qemu-io --image-opts "driver=iscsi,transport=tcp,portal=127.0.0.1:$PORT,target=$IQN,lun=0,header-digest=crc32c" \
+		-c 'write -P 0x33 8M 1M' -c 'read -P 0x33 8M 1M' 2>&1) || xi_fail "qemu-io with header digests: $out"
+	grep -qi 'fail\|error' <<<"$out" && xi_fail "qemu-io with header digests: $out"
+	grep -q 'digests CRC32C/None' "$XI_TMP/xtgtd.log" || xi_fail "header digest not negotiated"
 	head -c 64M /dev/urandom >"$XI_TMP/src.img"
 	timeout 120 qemu-img convert -n -f raw -O raw "$XI_TMP/src.img" "$U0" ||
 		xi_fail "qemu-img convert onto $U0"
