@@ -325,6 +325,8 @@ int tgt_lu_open(struct tgt_lu **out, const struct tgt_lu_spec *spec, const char 
 	atomic_init(&lu->d_sense, false);
 	atomic_init(&lu->medium_present, true);
 	atomic_init(&lu->reserved_by, 0);
+	atomic_init(&lu->pr_active, false);
+	lu->pr.holder = -1;
 	*out = lu;
 	lu = NULL;
 out:
@@ -400,6 +402,8 @@ static const uint16_t ua_asc[] = {
         ASC_RESERVATIONS_RELEASED,
         ASC_NOT_READY_TO_READY_CHANGE,
         ASC_REPORTED_LUNS_DATA_CHANGED,
+        ASC_RESERVATIONS_PREEMPTED,
+        ASC_REGISTRATIONS_PREEMPTED,
 };
 
 uint16_t tgt_lu_ua_take(struct tgt_lu *lu, uint64_t nexus, bool consume)
@@ -451,6 +455,17 @@ void tgt_lu_ua_raise(struct tgt_lu *lu, enum tgt_ua ua, uint64_t except)
 			continue;
 		atomic_fetch_or_explicit(&lu->nexus[i].ua, (uint32_t)ua, memory_order_relaxed);
 	}
+	pthread_mutex_unlock(&lu->lock);
+}
+
+void tgt_lu_ua_raise_one(struct tgt_lu *lu, enum tgt_ua ua, uint64_t nexus)
+{
+	struct tgt_lu_nexus *n;
+
+	pthread_mutex_lock(&lu->lock);
+	n = nexus_find(lu, nexus + 1);
+	if (n)
+		atomic_fetch_or_explicit(&n->ua, (uint32_t)ua, memory_order_relaxed);
 	pthread_mutex_unlock(&lu->lock);
 }
 

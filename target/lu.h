@@ -62,15 +62,17 @@ int tgt_parse_size(const char *s, uint64_t *out);
 
 /* Unit attention conditions, in the order they are reported. */
 enum tgt_ua {
-	TGT_UA_POWER_ON = 1u << 0,              /* 29/00 first access after power on */
-	TGT_UA_LU_RESET = 1u << 1,              /* 29/00 after LOGICAL UNIT RESET */
-	TGT_UA_TARGET_RESET = 1u << 2,          /* 29/03 */
-	TGT_UA_NEXUS_LOSS = 1u << 3,            /* 29/07 */
-	TGT_UA_MODE_CHANGED = 1u << 4,          /* 2A/01 another nexus changed a mode page */
-	TGT_UA_CAPACITY_CHANGED = 1u << 5,      /* 2A/09 */
-	TGT_UA_RESERVATIONS_RELEASED = 1u << 6, /* 2A/04 */
-	TGT_UA_MEDIUM_CHANGED = 1u << 7,        /* 28/00 medium loaded */
-	TGT_UA_LUNS_CHANGED = 1u << 8,          /* 3F/0E */
+	TGT_UA_POWER_ON = 1u << 0,                 /* 29/00 first access after power on */
+	TGT_UA_LU_RESET = 1u << 1,                 /* 29/00 after LOGICAL UNIT RESET */
+	TGT_UA_TARGET_RESET = 1u << 2,             /* 29/03 */
+	TGT_UA_NEXUS_LOSS = 1u << 3,               /* 29/07 */
+	TGT_UA_MODE_CHANGED = 1u << 4,             /* 2A/01 another nexus changed a mode page */
+	TGT_UA_CAPACITY_CHANGED = 1u << 5,         /* 2A/09 */
+	TGT_UA_RESERVATIONS_RELEASED = 1u << 6,    /* 2A/04 */
+	TGT_UA_MEDIUM_CHANGED = 1u << 7,           /* 28/00 medium loaded */
+	TGT_UA_LUNS_CHANGED = 1u << 8,             /* 3F/0E */
+	TGT_UA_RESERVATIONS_PREEMPTED = 1u << 9,   /* 2A/03 */
+	TGT_UA_REGISTRATIONS_PREEMPTED = 1u << 10, /* 2A/05 */
 };
 #define TGT_UA_ANY_RESET                                                                           \
 	(TGT_UA_POWER_ON | TGT_UA_LU_RESET | TGT_UA_TARGET_RESET | TGT_UA_NEXUS_LOSS)
@@ -78,6 +80,26 @@ enum tgt_ua {
 struct tgt_lu_nexus {
 	_Atomic uint64_t key; /* nexus id + 1; 0 free */
 	_Atomic uint32_t ua;  /* enum tgt_ua bits pending */
+};
+
+/* Persistent reservations (SPC-5 5.14): registrations per I_T nexus. */
+#define TGT_PR_MAX_REGS 64
+#define TGT_PR_TID_MAX  256
+
+struct tgt_pr_reg {
+	uint64_t key;             /* reservation key, never 0 */
+	uint64_t nexus;           /* last nexus id seen, for unit attentions */
+	uint16_t rel_port;        /* relative target port identifier */
+	char tid[TGT_PR_TID_MAX]; /* initiator port name, "<iqn>,i,0x<isid>" */
+};
+
+struct tgt_pr {
+	uint32_t generation;
+	unsigned nregs;
+	struct tgt_pr_reg regs[TGT_PR_MAX_REGS];
+	bool reserved;
+	uint8_t type; /* PR_TYPE_* */
+	int holder;   /* index in regs; -1 for the all-registrants types */
 };
 
 struct tgt_lu {
@@ -108,6 +130,10 @@ struct tgt_lu {
 	_Atomic uint64_t reserved_by;
 	/* Serialises COMPARE AND WRITE against itself (SBC-4 5.3). */
 	pthread_mutex_t caw_lock;
+	/* Persistent reservation state, under lock; pr_active mirrors
+	 * pr.reserved so commands check it without the lock. */
+	struct tgt_pr pr;
+	_Atomic bool pr_active;
 	/* Pending unit attentions per nexus; insert under lock, look up lock-free. */
 	struct tgt_lu_nexus nexus[TGT_LU_NEXUS_SLOTS];
 };
@@ -143,5 +169,8 @@ void tgt_lu_nexus_gone(struct tgt_lu *lu, uint64_t nexus);
  * ASC/ASCQ, or 0 when none is pending. consume=false only peeks.
  */
 uint16_t tgt_lu_ua_take(struct tgt_lu *lu, uint64_t nexus, bool consume);
+
+/* Raise ua for one nexus only (a preempted registrant). */
+void tgt_lu_ua_raise_one(struct tgt_lu *lu, enum tgt_ua ua, uint64_t nexus);
 
 #endif

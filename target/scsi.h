@@ -53,6 +53,13 @@ struct scsi_port {
 	uint16_t tpgt;           /* target portal group tag (RFC 7143 13.9) */
 	uint16_t rel_port_id;    /* relative target port identifier, 1.. */
 	/*
+	 * The initiator port of this I_T nexus as SPC-5 7.6.4.6 names it for
+	 * iSCSI: "<InitiatorName>,i,0x<ISID in 12 hex digits>". Persistent
+	 * reservations key registrations by it so they survive a reconnect.
+	 * NULL: the nexus id stands in (registrations die with the session).
+	 */
+	const char *initiator_port;
+	/*
 	 * The LUNs this nexus may see: fill at most max LUN numbers into luns
 	 * (ascending), return how many exist in all. NULL: only LUN 0 if a LU
 	 * was given, none otherwise.
@@ -113,16 +120,23 @@ const char *scsi_opcode_name(uint8_t opcode);
  * helpers handlers use to finish a task.
  */
 
+/* Persistent reservation handlers and check, pr.c. */
+int pr_in(struct tgt_lu *lu, struct scsi_task *t);
+int pr_out(struct tgt_lu *lu, struct scsi_task *t);
+/* Does a persistent reservation keep this command from this nexus out? */
+bool pr_conflict(struct tgt_lu *lu, const struct scsi_task *t, uint32_t flags);
+
 /* Table flags. */
-#define SCSI_F_IN         0x0001 /* data-in */
-#define SCSI_F_OUT        0x0002 /* data-out */
-#define SCSI_F_MEDIUM     0x0004 /* needs the medium: NOT READY when ejected */
-#define SCSI_F_WRITE      0x0008 /* changes the medium: DATA PROTECT when ro */
-#define SCSI_F_NO_UA      0x0010 /* runs with a unit attention pending */
-#define SCSI_F_RESV_OK    0x0020 /* allowed under another nexus's RESERVE(6) */
-#define SCSI_F_NO_LU      0x0040 /* runs without a LU */
-#define SCSI_F_SA         0x0080 /* has service actions in scsi_sa_cmds[] */
-#define SCSI_F_CONFLICT_R 0x0100 /* allowed under reservation only if reading */
+#define SCSI_F_IN       0x0001 /* data-in */
+#define SCSI_F_OUT      0x0002 /* data-out */
+#define SCSI_F_MEDIUM   0x0004 /* needs the medium: NOT READY when ejected */
+#define SCSI_F_WRITE    0x0008 /* changes the medium: DATA PROTECT when ro */
+#define SCSI_F_NO_UA    0x0010 /* runs with a unit attention pending */
+#define SCSI_F_RESV_OK  0x0020 /* allowed under another nexus's RESERVE(6) */
+#define SCSI_F_NO_LU    0x0040 /* runs without a LU */
+#define SCSI_F_SA       0x0080 /* has service actions in scsi_sa_cmds[] */
+#define SCSI_F_PR_OK    0x0100 /* never blocked by a persistent reservation */
+#define SCSI_F_PR_WRITE 0x0200 /* blocked under the write-exclusive types */
 
 /* A handler returns 0 when t holds its result, SCSI_ASYNC when it will
  * call scsi_task_finish() itself. */

@@ -633,6 +633,17 @@ int spc_report_target_port_groups(struct tgt_lu *lu, struct scsi_task *t)
 	return scsi_task_data(t, b, alloc < off ? alloc : (uint32_t)off);
 }
 
+/* SPC-5 5.14.3: with registrations present, SPC-2 reservations conflict. */
+static bool pr_in_use(struct tgt_lu *lu)
+{
+	bool used;
+
+	pthread_mutex_lock(&lu->lock);
+	used = lu->pr.nregs > 0 || lu->pr.reserved;
+	pthread_mutex_unlock(&lu->lock);
+	return used;
+}
+
 /* SPC-2 7.21/7.24 RESERVE/RELEASE: whole-LU, no third party. */
 int spc_reserve(struct tgt_lu *lu, struct scsi_task *t)
 {
@@ -641,6 +652,10 @@ int spc_reserve(struct tgt_lu *lu, struct scsi_task *t)
 
 	if (t->cdb[0] == RESERVE_10 && (t->cdb[1] & 0x12))
 		return scsi_task_bad_cdb(t, 1, t->cdb[1] & 0x10 ? 4 : 1);
+	if (pr_in_use(lu)) {
+		t->status = SAM_STAT_RESERVATION_CONFLICT;
+		return 0;
+	}
 	if (atomic_compare_exchange_strong(&lu->reserved_by, &none, key) || none == key) {
 		scsi_task_good(t);
 		return 0;
@@ -655,6 +670,10 @@ int spc_release(struct tgt_lu *lu, struct scsi_task *t)
 
 	if (t->cdb[0] == RELEASE_10 && (t->cdb[1] & 0x12))
 		return scsi_task_bad_cdb(t, 1, t->cdb[1] & 0x10 ? 4 : 1);
+	if (pr_in_use(lu)) {
+		t->status = SAM_STAT_RESERVATION_CONFLICT;
+		return 0;
+	}
 	/* A release by a nexus that holds nothing is GOOD and changes nothing. */
 	atomic_compare_exchange_strong(&lu->reserved_by, &key, 0);
 	scsi_task_good(t);

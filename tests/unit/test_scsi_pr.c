@@ -1,0 +1,315 @@
+/* Persistent reservations through scsi_task_exec(): target/pr.c (SPC-5 5.14). */
+#include "tests/unit/test_scsi_util.h"
+
+#define KEY_A 0xaaaa
+#define KEY_B 0xbbbb
+
+static struct scsi_port port_a, port_b;
+
+static const struct scsi_port *port_of(uint64_t nexus)
+{
+	port_a = test_port;
+	port_a.initiator_port = "iqn.2026-11.org.xiscsi:a,i,0x400000000001";
+	port_b = test_port;
+	port_b.initiator_port = "iqn.2026-11.org.xiscsi:b,i,0x400000000002";
+	return nexus == NEXUS_A ? &port_a : &port_b;
+}
+
+static uint8_t run(struct tgt_lu *lu, uint64_t nexus, const uint8_t *cdb, unsigned len,
+                   const void *out, uint32_t out_len, void *in, uint32_t in_len,
+                   struct scsi_task *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->port = port_of(nexus);
+	t->nexus = nexus;
+	t->cdb = cdb;
+	t->cdb_len = len;
+	t->data_out = out;
+	t->data_out_len = out_len;
+	t->data_in = in;
+	t->data_in_len = in_len;
+	t->done = test_task_done;
+	test_done_calls = 0;
+	scsi_task_exec(lu, t);
+	assert_int_equal(test_done_calls, 1);
+	return t->status;
+}
+
+static uint8_t prout(struct tgt_lu *lu, uint64_t nexus, uint8_t sa, uint8_t type, uint64_t key,
+                     uint64_t sark, uint8_t flags20, struct scsi_task *t)
+{
+	uint8_t cdb[10] = {PERSISTENT_RESERVE_OUT, sa, type};
+	uint8_t p[24] = {0};
+
+	put_be32(cdb + 5, sizeof(p));
+	put_be64(p, key);
+	put_be64(p + 8, sark);
+	p[20] = flags20;
+	return run(lu, nexus, cdb, 10, p, sizeof(p), NULL, 0, t);
+}
+
+static uint8_t prin(struct tgt_lu *lu, uint64_t nexus, uint8_t sa, uint8_t *b, uint16_t alloc,
+                    struct scsi_task *t)
+{
+	uint8_t cdb[10] = {PERSISTENT_RESERVE_IN, sa};
+
+	put_be16(cdb + 7, alloc);
+	return run(lu, nexus, cdb, 10, NULL, 0, b, alloc, t);
+}
+
+static uint8_t rw(struct tgt_lu *lu, uint64_t nexus, bool write, struct scsi_task *t)
+{
+	static uint8_t buf[512];
+	uint8_t cdb[10] = {write ? WRITE_10 : READ_10, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+
+	if (write)
+		return run(lu, nexus, cdb, 10, buf, sizeof(buf), NULL, 0, t);
+	return run(lu, nexus, cdb, 10, NULL, 0, buf, sizeof(buf), t);
+}
+
+/* A LU with both nexuses past their power-on unit attention and registered. */
+static struct tgt_lu *registered_lu(void)
+{
+	struct tgt_lu *lu = open_lu("ram:1M", 0);
+	struct scsi_task t;
+
+	tgt_lu_ua_take(lu, NEXUS_A, true);
+	tgt_lu_ua_take(lu, NEXUS_B, true);
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_REGISTER, 0, 0, KEY_A, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(prout(lu, NEXUS_B, PROUT_REGISTER, 0, 0, KEY_B, 0, &t), SAM_STAT_GOOD);
+	return lu;
+}
+
+static void test_register_and_read_keys(void **state)
+{
+	struct tgt_lu *lu = registered_lu();
+	uint8_t b[64];
+	struct scsi_task t;
+
+	assert_int_equal(prin(lu, NEXUS_A, PRIN_READ_KEYS, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(get_be32(b), 2); /* generation */
+	assert_int_equal(get_be32(b + 4), 16);
+	assert_true(get_be64(b + 8) == KEY_A);
+	assert_true(get_be64(b + 16) == KEY_B);
+	/* REGISTER with a wrong current key conflicts; IGNORE EXISTING does not. */
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_REGISTER, 0, 0x1234, 0x5678, 0, &t),
+	                 SAM_STAT_RESERVATION_CONFLICT);
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_REGISTER_AND_IGNORE, 0, 0, 0x5678, 0, &t),
+	                 SAM_STAT_GOOD);
+	assert_int_equal(prin(lu, NEXUS_A, PRIN_READ_KEYS, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_true(get_be64(b + 8) == 0x5678);
+	tgt_lu_close(lu);
+}
+
+static void test_write_exclusive(void **state)
+{
+	struct tgt_lu *lu = registered_lu();
+	uint8_t b[64];
+	struct scsi_task t;
+
+	assert_int_equal(
+	        prout(lu, NEXUS_A, PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE, KEY_A, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(rw(lu, NEXUS_A, true, &t), SAM_STAT_GOOD);
+	assert_int_equal(rw(lu, NEXUS_B, false, &t), SAM_STAT_GOOD);
+	assert_int_equal(rw(lu, NEXUS_B, true, &t), SAM_STAT_RESERVATION_CONFLICT);
+	assert_int_equal(prin(lu, NEXUS_B, PRIN_READ_RESERVATION, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(get_be32(b + 4), 16);
+	assert_true(get_be64(b + 8) == KEY_A);
+	assert_int_equal(b[8 + 13], PR_TYPE_WRITE_EXCLUSIVE);
+	/* Release by a non-holder is GOOD and changes nothing. */
+	assert_int_equal(
+	        prout(lu, NEXUS_B, PROUT_RELEASE, PR_TYPE_WRITE_EXCLUSIVE, KEY_B, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(rw(lu, NEXUS_B, true, &t), SAM_STAT_RESERVATION_CONFLICT);
+	/* The holder must name the type it holds. */
+	assert_int_equal(
+	        prout(lu, NEXUS_A, PROUT_RELEASE, PR_TYPE_EXCLUSIVE_ACCESS, KEY_A, 0, 0, &t),
+	        SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_RELEASE_OF_PR);
+	assert_int_equal(
+	        prout(lu, NEXUS_A, PROUT_RELEASE, PR_TYPE_WRITE_EXCLUSIVE, KEY_A, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(rw(lu, NEXUS_B, true, &t), SAM_STAT_GOOD);
+	tgt_lu_close(lu);
+}
+
+static void test_exclusive_access_all_registrants(void **state)
+{
+	struct tgt_lu *lu = registered_lu();
+	struct scsi_task t;
+	uint8_t b[64];
+
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_RESERVE, PR_TYPE_EXCLUSIVE_ACCESS_ALL_REG, KEY_A,
+	                       0, 0, &t),
+	                 SAM_STAT_GOOD);
+	/* Every registrant is a holder. */
+	assert_int_equal(rw(lu, NEXUS_B, true, &t), SAM_STAT_GOOD);
+	assert_int_equal(prin(lu, NEXUS_A, PRIN_READ_RESERVATION, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_true(get_be64(b + 8) == 0);
+	/* B unregisters: now it may not even read. */
+	assert_int_equal(prout(lu, NEXUS_B, PROUT_REGISTER, 0, KEY_B, 0, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(rw(lu, NEXUS_B, false, &t), SAM_STAT_RESERVATION_CONFLICT);
+	/* INQUIRY is never blocked. */
+	uint8_t inq[6] = {INQUIRY, 0, 0, 0, 36};
+	assert_int_equal(run(lu, NEXUS_B, inq, 6, NULL, 0, b, 36, &t), SAM_STAT_GOOD);
+	tgt_lu_close(lu);
+}
+
+static void test_preempt_removes_holder(void **state)
+{
+	struct tgt_lu *lu = registered_lu();
+	struct scsi_task t;
+	uint8_t b[64];
+
+	assert_int_equal(
+	        prout(lu, NEXUS_A, PROUT_RESERVE, PR_TYPE_EXCLUSIVE_ACCESS, KEY_A, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(rw(lu, NEXUS_B, false, &t), SAM_STAT_RESERVATION_CONFLICT);
+	assert_int_equal(
+	        prout(lu, NEXUS_B, PROUT_PREEMPT, PR_TYPE_WRITE_EXCLUSIVE, KEY_B, KEY_A, 0, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(prin(lu, NEXUS_B, PRIN_READ_RESERVATION, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_true(get_be64(b + 8) == KEY_B);
+	assert_int_equal(b[8 + 13], PR_TYPE_WRITE_EXCLUSIVE);
+	/* A was preempted: told so once, then its writes conflict. */
+	assert_int_equal(rw(lu, NEXUS_A, false, &t), SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_UNIT_ATTENTION, ASC_REGISTRATIONS_PREEMPTED);
+	assert_int_equal(rw(lu, NEXUS_A, true, &t), SAM_STAT_RESERVATION_CONFLICT);
+	assert_int_equal(prin(lu, NEXUS_B, PRIN_READ_KEYS, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(get_be32(b + 4), 8);
+	/* Preempting a key nobody holds conflicts. */
+	assert_int_equal(
+	        prout(lu, NEXUS_B, PROUT_PREEMPT, PR_TYPE_WRITE_EXCLUSIVE, KEY_B, 0x999, 0, &t),
+	        SAM_STAT_RESERVATION_CONFLICT);
+	tgt_lu_close(lu);
+}
+
+static void test_unregistered_cannot_reserve(void **state)
+{
+	struct tgt_lu *lu = open_lu("ram:1M", 0);
+	struct scsi_task t;
+
+	tgt_lu_ua_take(lu, NEXUS_A, true);
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE, 0, 0, 0, &t),
+	                 SAM_STAT_RESERVATION_CONFLICT);
+	tgt_lu_close(lu);
+}
+
+static void test_unsupported_options_refused(void **state)
+{
+	struct tgt_lu *lu = registered_lu();
+	struct scsi_task t;
+	struct sense_info si;
+	uint8_t cdb[10] = {PERSISTENT_RESERVE_OUT, PROUT_REGISTER};
+	uint8_t p[28] = {0};
+
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_REGISTER, 0, KEY_A, KEY_A, 0x01, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	si = task_sense(&t);
+	assert_int_equal(si.asc, ASC_INVALID_FIELD_IN_PARAMETER_LIST);
+	assert_int_equal(get_be16(si.sks + 1), 20);
+	put_be32(cdb + 5, sizeof(p));
+	assert_int_equal(run(lu, NEXUS_A, cdb, 10, p, sizeof(p), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
+	/* A bad type on RESERVE points at the CDB. */
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_RESERVE, 0x4, KEY_A, 0, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	tgt_lu_close(lu);
+}
+
+static void test_clear_and_capabilities(void **state)
+{
+	struct tgt_lu *lu = registered_lu();
+	struct scsi_task t;
+	uint8_t b[64];
+
+	assert_int_equal(
+	        prout(lu, NEXUS_A, PROUT_RESERVE, PR_TYPE_EXCLUSIVE_ACCESS, KEY_A, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_CLEAR, 0, KEY_A, 0, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(rw(lu, NEXUS_B, false, &t), SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_UNIT_ATTENTION, ASC_RESERVATIONS_PREEMPTED);
+	assert_int_equal(rw(lu, NEXUS_B, true, &t), SAM_STAT_GOOD);
+	assert_int_equal(prin(lu, NEXUS_A, PRIN_READ_KEYS, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(get_be32(b + 4), 0);
+	assert_int_equal(prin(lu, NEXUS_A, PRIN_REPORT_CAPABILITIES, b, 8, &t), SAM_STAT_GOOD);
+	assert_int_equal(get_be16(b), 8);
+	assert_int_equal(b[2] & 0x01, 0); /* PTPL_C: no persistence through power loss */
+	tgt_lu_close(lu);
+}
+
+static void test_full_status_transport_id(void **state)
+{
+	struct tgt_lu *lu = registered_lu();
+	struct scsi_task t;
+	uint8_t b[512];
+
+	assert_int_equal(
+	        prout(lu, NEXUS_A, PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE, KEY_A, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(prin(lu, NEXUS_A, PRIN_READ_FULL_STATUS, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_true(get_be64(b + 8) == KEY_A);
+	assert_int_equal(b[8 + 12] & 0x01, 1); /* R_HOLDER */
+	assert_int_equal(b[8 + 24], 0x45);     /* iSCSI, format with ISID */
+	assert_string_equal((const char *)b + 8 + 28, "iqn.2026-11.org.xiscsi:a,i,0x400000000001");
+	tgt_lu_close(lu);
+}
+
+static void test_registration_survives_new_nexus_id(void **state)
+{
+	struct tgt_lu *lu = registered_lu();
+	struct scsi_task t;
+	const uint64_t nexus_a2 = 17;
+
+	assert_int_equal(
+	        prout(lu, NEXUS_A, PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE, KEY_A, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	/* Same initiator port, a new session: still the holder. */
+	memset(&t, 0, sizeof(t));
+	tgt_lu_ua_take(lu, nexus_a2, true);
+	port_of(NEXUS_A);
+	uint8_t cdb[10] = {WRITE_10, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	static uint8_t buf[512];
+	t.port = &port_a;
+	t.nexus = nexus_a2;
+	t.cdb = cdb;
+	t.cdb_len = 10;
+	t.data_out = buf;
+	t.data_out_len = sizeof(buf);
+	t.done = test_task_done;
+	scsi_task_exec(lu, &t);
+	assert_int_equal(t.status, SAM_STAT_GOOD);
+	tgt_lu_close(lu);
+}
+
+static void test_spc2_reserve_conflicts_with_registrations(void **state)
+{
+	struct tgt_lu *lu = registered_lu();
+	uint8_t res[6] = {RESERVE_6};
+	struct scsi_task t;
+
+	assert_int_equal(run(lu, NEXUS_A, res, 6, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_RESERVATION_CONFLICT);
+	tgt_lu_close(lu);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_register_and_read_keys),
+	        cmocka_unit_test(test_write_exclusive),
+	        cmocka_unit_test(test_exclusive_access_all_registrants),
+	        cmocka_unit_test(test_preempt_removes_holder),
+	        cmocka_unit_test(test_unregistered_cannot_reserve),
+	        cmocka_unit_test(test_unsupported_options_refused),
+	        cmocka_unit_test(test_clear_and_capabilities),
+	        cmocka_unit_test(test_full_status_transport_id),
+	        cmocka_unit_test(test_registration_survives_new_nexus_id),
+	        cmocka_unit_test(test_spc2_reserve_conflicts_with_registrations),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
