@@ -6,6 +6,7 @@ XI_TARGET_IT = \
 	tests/integration/xtgtd-malformed.sh \
 	tests/integration/xtgtd-sigterm.sh \
 	tests/integration/xtgtd-conformance.sh \
-	tests/integration/xtgtd-auth.sh
+	tests/integration/xtgtd-auth.sh \
+	tests/integration/xtgtd-protocol.sh
 TESTS += $(XI_TARGET_IT)
 EXTRA_DIST += $(XI_TARGET_IT)
