@@ -32,7 +32,6 @@ static int conn_pdu(void *ctx, struct pdu_in *pdu)
 {
 	struct tgt_conn *c = ctx;
 
-	c->last_rx_ms = c->th->g->now_ms;
 	c->nop_sent_ms = 0; /* any PDU proves the peer alive */
 	xt_conn_count_pdus(c->xc, 1, 0);
 	switch (c->state) {
@@ -59,6 +58,9 @@ static void conn_on_recv(struct xt_conn *xc, struct xt_rxbuf *b)
 
 	if (c->closing)
 		return;
+	/* The group's clock may date from before its wait: read the time once
+	 * per buffer, or a busy connection would look idle to the NOP timer. */
+	c->last_rx_ms = xt_now_ms();
 	/* Callbacks may close c: keep it alive until the feed returns. */
 	c->refs++;
 	n = pdu_rx_feed(&c->rx, b->data, b->len);

@@ -35,7 +35,7 @@
 static void thread_tick(struct xt_timer *tm, void *arg)
 {
 	struct tgt_thread *th = arg;
-	uint64_t now = th->g->now_ms;
+	uint64_t now = xt_now_ms();
 	struct tgt_conn *c, *next;
 
 	for (c = th->conns; c; c = next) {

@@ -44,19 +44,32 @@ send_pdu() {
 	return 0
 }
 # read_pdu [timeout]: HDR (array of 48 hex bytes) and DATA (text, NUL as \n).
+# While PONG=1 the target's NOP-In pings are answered and skipped: a slow
+# machine may idle past nop-interval between two steps.
+PONG=1
 read_pdu() {
 	local len pad
 	HDR=($(read_bytes 48 "${1:-5}"))
+	while [ "$PONG" = 1 ] && [ "${#HDR[@]}" -eq 48 ] && [ "${HDR[0]}" = 20 ] &&
+		[ "${HDR[16]}${HDR[17]}${HDR[18]}${HDR[19]}" = ffffffff ]; do
+		# 11.18: the answer is immediate, ITT reserved, the ping's TTT back.
+		send_pdu "40 80 00 00 00 00 00 00 $(zeros 8) ff ff ff ff ${HDR[*]:20:4} $(be32 $CMDSN) $(zeros 20)" ""
+		HDR=($(read_bytes 48 "${1:-5}"))
+	done
 	[ "${#HDR[@]}" -eq 48 ] || return 1
 	len=$((16#${HDR[5]}${HDR[6]}${HDR[7]}))
 	pad=$(((4 - len % 4) % 4))
 	DATA=""
 	if [ $((len + pad)) -gt 0 ]; then
-		DATA=$(timeout 5 dd bs=1 count=$((len + pad)) status=none <&3 | head -c "$len" | tr '\000' '\n')
+		# Whole segment first: a reader that stops early would leave the
+		# padding in the stream.
+		timeout 5 dd bs=1 count=$((len + pad)) status=none <&3 >"$XI_TMP/seg"
+		DATA=$(head -c "$len" "$XI_TMP/seg" | tr '\000' '\n')
 	fi
 	return 0
 }
 
+CMDSN=1
 # Discovery login declaring MaxRecvDataSegmentLength=512: the target must
 # cut every Text Response to 512 bytes.
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"
@@ -66,7 +79,6 @@ read_pdu || xi_fail "no Login Response"
 [ "${HDR[0]}" = 23 ] && [ "${HDR[36]}" = 00 ] || xi_fail "login failed: ${HDR[*]:0:40}"
 STATSN=$((16#${HDR[24]}${HDR[25]}${HDR[26]}${HDR[27]}))
 
-CMDSN=1
 ANSWER=""
 TTT="ff ff ff ff"
 DATA_IN="SendTargets=All"$'\x01'
@@ -74,7 +86,7 @@ for i in $(seq 1 100); do
 	send_pdu "04 80 00 00 00 $(be24 ${#DATA_IN}) $(zeros 8) $(be32 7) $TTT $(be32 $CMDSN) $(be32 $((STATSN + 1))) $(zeros 16)" "$DATA_IN"
 	CMDSN=$((CMDSN + 1))
 	read_pdu || xi_fail "no Text Response to piece $i"
-	[ "${HDR[0]}" = 24 ] || xi_fail "piece $i: opcode ${HDR[0]}"
+	[ "${HDR[0]}" = 24 ] || xi_fail "piece $i: header ${HDR[*]} prev data: $ANSWER"
 	STATSN=$((16#${HDR[24]}${HDR[25]}${HDR[26]}${HDR[27]}))
 	len=$((16#${HDR[5]}${HDR[6]}${HDR[7]}))
 	[ "$len" -le 512 ] || xi_fail "piece $i holds $len bytes, above our MaxRecvDataSegmentLength"
@@ -101,6 +113,7 @@ read_pdu || xi_fail "no NOP-In for our NOP-Out"
 [ "$DATA" = "$PING" ] || xi_fail "NOP-In data '$DATA', want '$PING'"
 
 # Now idle: after nop-interval the target pings (TTT not reserved) ...
+PONG=0
 read_pdu 4 || xi_fail "no NOP-In ping after nop-interval"
 [ "${HDR[0]}" = 20 ] || xi_fail "ping opcode ${HDR[0]}"
 [ "${HDR[20]}${HDR[21]}${HDR[22]}${HDR[23]}" != ffffffff ] || xi_fail "ping with reserved TTT"
