@@ -167,8 +167,8 @@ int sbc_read_capacity16(struct tgt_lu *lu, struct scsi_task *t)
 
 	put_be64(b, lu->nblocks - 1);
 	put_be32(b + 8, lu->block_size);
-	/* 512-byte blocks on a 4 KiB physical granule: exponent 3. */
-	b[13] = lu->block_size == 512 ? 3 : 0;
+	/* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT stays 0: every logical
+	 * block can be written and unmapped on its own. */
 	if (lu->thin)
 		b[14] = RC16_LBPME | RC16_LBPRZ;
 	return scsi_task_data(t, b, alloc < sizeof(b) ? alloc : (uint32_t)sizeof(b));

@@ -158,7 +158,7 @@ const struct scsi_cmd scsi_cmds[256] = {
                                   U10(SYNCHRONIZE_CACHE_10, 0x02, 0xff, 0xff, 0xff, 0xff, 0, 0xff,
                                       0xff)},
         [WRITE_SAME_10] = {"WRITE SAME(10)", sbc_write_same, xfer_write_same,
-                           SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 10,
+                           SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS, 10,
                            U10(WRITE_SAME_10, 0x18, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff)},
         [UNMAP] = {"UNMAP", sbc_unmap, xfer_be16_at7, SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 10,
                    U10(UNMAP, 0, 0, 0, 0, 0, 0, 0xff, 0xff)},
@@ -182,7 +182,7 @@ const struct scsi_cmd scsi_cmds[256] = {
                      U16(READ_16, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                          0xff, 0xff, 0)},
         [COMPARE_AND_WRITE] = {"COMPARE AND WRITE", sbc_compare_and_write, xfer_caw,
-                               SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 16,
+                               SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS, 16,
                                U16(COMPARE_AND_WRITE, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                    0xff, 0xff, 0, 0, 0, 0xff, 0)},
         [WRITE_16] = {"WRITE(16)", sbc_write, xfer_rw, SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 16,
@@ -203,7 +203,7 @@ const struct scsi_cmd scsi_cmds[256] = {
                                   U16(SYNCHRONIZE_CACHE_16, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff,
                                       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0)},
         [WRITE_SAME_16] = {"WRITE SAME(16)", sbc_write_same, xfer_write_same,
-                           SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 16,
+                           SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS, 16,
                            U16(WRITE_SAME_16, 0x19, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                0xff, 0xff, 0xff, 0xff, 0)},
         [ORWRITE_16] = {"ORWRITE(16)", sbc_orwrite, xfer_rw, SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 16,
@@ -489,6 +489,13 @@ void scsi_task_exec(struct tgt_lu *lu, struct scsi_task *t)
 			                ASC_INVALID_FIELD_IN_INFORMATION_UNIT);
 			t->resid_flags = SCSI_RESID_OVERFLOW;
 			t->resid = need - have > UINT32_MAX ? UINT32_MAX : (uint32_t)(need - have);
+			goto out;
+		}
+		/* SBC-4 5.3, 5.49: a fixed-size buffer of another size is a CDB error. */
+		if (need < have && (c->flags & SCSI_F_EXACT_OUT)) {
+			scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+			t->resid_flags = SCSI_RESID_UNDERFLOW;
+			t->resid = have - (uint32_t)need;
 			goto out;
 		}
 		if (need < t->data_out_len) {

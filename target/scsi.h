@@ -127,16 +127,17 @@ int pr_out(struct tgt_lu *lu, struct scsi_task *t);
 bool pr_conflict(struct tgt_lu *lu, const struct scsi_task *t, uint32_t flags);
 
 /* Table flags. */
-#define SCSI_F_IN       0x0001 /* data-in */
-#define SCSI_F_OUT      0x0002 /* data-out */
-#define SCSI_F_MEDIUM   0x0004 /* needs the medium: NOT READY when ejected */
-#define SCSI_F_WRITE    0x0008 /* changes the medium: DATA PROTECT when ro */
-#define SCSI_F_NO_UA    0x0010 /* runs with a unit attention pending */
-#define SCSI_F_RESV_OK  0x0020 /* allowed under another nexus's RESERVE(6) */
-#define SCSI_F_NO_LU    0x0040 /* runs without a LU */
-#define SCSI_F_SA       0x0080 /* has service actions in scsi_sa_cmds[] */
-#define SCSI_F_PR_OK    0x0100 /* never blocked by a persistent reservation */
-#define SCSI_F_PR_WRITE 0x0200 /* blocked under the write-exclusive types */
+#define SCSI_F_IN        0x0001 /* data-in */
+#define SCSI_F_OUT       0x0002 /* data-out */
+#define SCSI_F_MEDIUM    0x0004 /* needs the medium: NOT READY when ejected */
+#define SCSI_F_WRITE     0x0008 /* changes the medium: DATA PROTECT when ro */
+#define SCSI_F_NO_UA     0x0010 /* runs with a unit attention pending */
+#define SCSI_F_RESV_OK   0x0020 /* allowed under another nexus's RESERVE(6) */
+#define SCSI_F_NO_LU     0x0040 /* runs without a LU */
+#define SCSI_F_SA        0x0080 /* has service actions in scsi_sa_cmds[] */
+#define SCSI_F_PR_OK     0x0100 /* never blocked by a persistent reservation */
+#define SCSI_F_PR_WRITE  0x0200 /* blocked under the write-exclusive types */
+#define SCSI_F_EXACT_OUT 0x0400 /* data-out must be exactly what the CDB implies */
 
 /* A handler returns 0 when t holds its result, SCSI_ASYNC when it will
  * call scsi_task_finish() itself. */
@@ -219,7 +220,7 @@ int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t);
 
 /* Block limits the LU advertises in VPD 0xB0 and enforces. */
 #define SBC_MAX_XFER_BLOCKS       0x10000 /* per READ/WRITE, in blocks */
-#define SBC_MAX_UNMAP_BLOCKS      0x400000
+#define SBC_MAX_UNMAP_BLOCKS      0x100000
 #define SBC_MAX_UNMAP_DESCS       256
 #define SBC_MAX_WRITE_SAME_BLOCKS 0x400000
 #define SBC_MAX_CAW_BLOCKS        1

@@ -9,10 +9,11 @@
 #include "lib/sense.h"
 #include "target/scsi.h"
 
-/* Version descriptors, SPC-5 table 150: SAM-5, SPC-5, SBC-4, iSCSI. */
+/* Version descriptors, SPC-5 table 150. SPC-4/SBC-3 are claimed, not the
+ * later editions, because initiators check for these codes. */
 #define VD_SAM5  0x00a0
-#define VD_SPC5  0x05c0
-#define VD_SBC4  0x0600
+#define VD_SPC4  0x0460
+#define VD_SBC3  0x04c0
 #define VD_ISCSI 0x0960
 
 /* Standard INQUIRY bits, SPC-5 6.7.2. */
@@ -52,7 +53,7 @@ static int inquiry_std(struct tgt_lu *lu, struct scsi_task *t, uint32_t alloc)
 
 	b[0] = lu ? (PQ_CONNECTED << 5 | PDT_DIRECT_ACCESS) : (PQ_NOT_SUPPORTED << 5 | PDT_UNKNOWN);
 	b[1] = lu && lu->removable ? INQ_RMB : 0;
-	b[2] = SCSI_VERSION_SPC5;
+	b[2] = SCSI_VERSION_SPC4;
 	b[3] = INQ_HISUP | RESPONSE_DATA_FORMAT_2;
 	b[4] = INQ_STD_LEN - 5;
 	b[5] = INQ_TPGS_IMPL;
@@ -62,8 +63,8 @@ static int inquiry_std(struct tgt_lu *lu, struct scsi_task *t, uint32_t alloc)
 	put_str(b + 32, lu ? lu->revision : TGT_LU_REVISION, 4);
 	put_be16(b + 58, VD_SAM5);
 	put_be16(b + 60, VD_ISCSI);
-	put_be16(b + 62, VD_SPC5);
-	put_be16(b + 64, VD_SBC4);
+	put_be16(b + 62, VD_SPC4);
+	put_be16(b + 64, VD_SBC3);
 	return scsi_task_data(t, b, alloc < sizeof(b) ? alloc : sizeof(b));
 }
 
