@@ -17,7 +17,7 @@ if HAVE_FIO_SRC
 noinst_LTLIBRARIES += fio-jobs/engine/xiscsi.la
 fio_jobs_engine_xiscsi_la_SOURCES = fio-jobs/engine/xiscsi.c
 fio_jobs_engine_xiscsi_la_CPPFLAGS = -include $(FIO_SRC)/config-host.h -I$(FIO_SRC) \
-	-D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 $(AM_CPPFLAGS)
+	-D_GNU_SOURCE -D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 $(AM_CPPFLAGS)
 fio_jobs_engine_xiscsi_la_LIBADD = initiator/libxiscsi.la
 # -rpath makes libtool build a shared object although nothing installs it.
 fio_jobs_engine_xiscsi_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \

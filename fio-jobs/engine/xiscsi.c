@@ -367,6 +367,20 @@ static void fio_xio_io_u_free(struct thread_data *td, struct io_u *io_u)
 	io_u->engine_data = NULL;
 }
 
+/*
+ * Drop the io_us the last getevents() handed to fio. fio reads them all
+ * through event() before it calls the engine again, and completions only
+ * arrive inside our own polls, so any later entry may forget them.
+ */
+static void xio_forget_reaped(struct xio_data *xd)
+{
+	if (!xd->reaped)
+		return;
+	memmove(xd->done, xd->done + xd->reaped, (xd->ndone - xd->reaped) * sizeof(*xd->done));
+	xd->ndone -= xd->reaped;
+	xd->reaped = 0;
+}
+
 static void xio_done(struct xiscsi_cmd *cmd)
 {
 	struct xio_req *rq = cmd->priv;
@@ -374,6 +388,7 @@ static void xio_done(struct xiscsi_cmd *cmd)
 	struct xio_data *xd = rq->xd;
 	char why[160];
 
+	xio_forget_reaped(xd);
 	if (xiscsi_cmd_ok(cmd)) {
 		io_u->error = 0;
 		/* A short transfer is not an error to SCSI; fio wants it as resid. */
@@ -450,6 +465,7 @@ static int fio_xio_commit(struct thread_data *td)
 	struct xio_data *xd = td->io_ops_data;
 	int ret;
 
+	xio_forget_reaped(xd);
 	ret = xiscsi_loop_poll(xd->loop, 0, 0);
 	return ret < 0 ? ret : 0;
 }
@@ -461,13 +477,7 @@ static int fio_xio_getevents(struct thread_data *td, unsigned int min, unsigned 
 	struct timespec now, end = {0};
 	int ret, wait_ms;
 
-	/* Forget what fio reaped through event() since the last call. */
-	if (xd->reaped) {
-		memmove(xd->done, xd->done + xd->reaped,
-		        (xd->ndone - xd->reaped) * sizeof(*xd->done));
-		xd->ndone -= xd->reaped;
-		xd->reaped = 0;
-	}
+	xio_forget_reaped(xd);
 	if (t) {
 		clock_gettime(CLOCK_MONOTONIC, &end);
 		end.tv_sec += t->tv_sec;
