@@ -14,6 +14,21 @@
  *   LOGIN_FAILED    send out if out->present (the target's error response),
  *                   then close; login_*_status() says why;
  *   -errno          an internal failure (out of memory): close.
+ *
+ * A target connection, in outline (pdu_rx bounded to LOGIN_MAX_DATA and
+ * without digests until LOGIN_DONE):
+ *
+ *	login_tgt_new(&lt, &cfg);                   once per accepted connection
+ *	on each Login Request (bhs, data, len):
+ *		rc = login_tgt_rx(lt, bhs, data, len, &out);
+ *		pdu_tx_build(&tx, &out.bhs, NULL, 0, &(struct iovec){(void *)out.data,
+ *			     out.data_len}, 1, 0, iov, n);  send it
+ *		LOGIN_DONE: digests and MaxRecvDataSegmentLength from
+ *			login_tgt_params(lt), StatSN/CmdSN from login_tgt_info(lt)
+ *		LOGIN_FAILED: close once sent
+ *
+ * The initiator side is the mirror image: login_ini_start() gives the first
+ * request, login_ini_rx() each next one until LOGIN_DONE (nothing to send).
  */
 #ifndef XI_LOGIN_H
 #define XI_LOGIN_H
