@@ -575,8 +575,7 @@ int neg_process(struct neg_ctx *n, enum neg_stage stage, const struct keys *in, 
 static bool want_offer(const struct neg_ctx *n, enum neg_key_id id, enum neg_stage stage)
 {
 	const struct neg_key *k = &neg_keys[id];
-	static struct xi_params defaults;
-	static bool defaults_set;
+	struct xi_params defaults;
 
 	if (!we_may_send(n, k) || !stage_ok(k, stage) || (k->flags & NEG_F_ANSWERED))
 		return false;
@@ -599,10 +598,7 @@ static bool want_offer(const struct neg_ctx *n, enum neg_key_id id, enum neg_sta
 	 * A target proposes only what it wants changed from the default: keys
 	 * the initiator left alone are otherwise settled at their defaults.
 	 */
-	if (!defaults_set) {
-		params_init(&defaults);
-		defaults_set = true;
-	}
+	params_init(&defaults);
 	if (k->type == NEG_T_LIST)
 		return n->lists[id] != NULL || local_value(n, k) != load_value(&defaults, k);
 	return local_value(n, k) != load_value(&defaults, k);
