@@ -27,4 +27,9 @@ initiator_xiscsi_io_SOURCES = initiator/xiscsi-io.c initiator/cli.c initiator/cl
 initiator_xiscsi_io_LDADD = initiator/libxiscsi.la -lm
 
 
+sbin_PROGRAMS += initiator/xiscsiadm
+initiator_xiscsiadm_SOURCES = initiator/xiscsiadm.c initiator/noderec.c initiator/noderec.h
+# Names and portals are checked with the protocol core's own rules.
+initiator_xiscsiadm_LDADD = initiator/libxiscsi.la lib/libxcore.la
+
 include tests/integration/initiator.mk

@@ -1,6 +1,7 @@
 # Integration tests of the initiator: against tgtd (root only) and xtgtd.
 INI_IT = \
 	tests/integration/ini-tgtd-io.sh \
-	tests/integration/ini-tgtd-reconnect.sh
+	tests/integration/ini-tgtd-reconnect.sh \
+	tests/integration/ini-tgtd-discovery.sh
 TESTS += $(INI_IT)
 EXTRA_DIST += $(INI_IT) tests/integration/ini-lib.sh
