@@ -118,6 +118,14 @@ static int daemon_run(struct tgt_daemon *d)
 	unsigned i;
 	int rc, sig = 0;
 
+	/* Signals are taken by this thread only, with sigwait: blocked before
+	 * any thread exists (a backend may start its own), so all inherit it. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	memset(&go, 0, sizeof(go));
 	go.opts_size = sizeof(go);
 	if (!d->cfg->transport) {
@@ -152,13 +160,6 @@ static int daemon_run(struct tgt_daemon *d)
 		log_error("%s", *err ? err : strerror(-rc));
 		return rc;
 	}
-	/* Signals are taken by this thread only, with sigwait. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < d->nthreads; i++) {
 		rc = pthread_create(&d->threads[i].tid, NULL, thread_main, &d->threads[i]);
 		if (rc) {
