@@ -219,12 +219,15 @@ static struct xiscsi_loop *xio_loop_new(struct thread_data *td)
 {
 	struct xio_options *eo = td->eo;
 	struct xiscsi_loop *loop;
+	const char *name;
 	int ret;
 
 	ret = xiscsi_loop_new(eo->transport, &loop);
 	if (ret < 0) {
-		log_err("xiscsi: transport %s: %s\n", eo->transport ? eo->transport : "(default)",
-		        strerror(-ret));
+		/* The library falls back on $XISCSI_TRANSPORT: name what it tried. */
+		name = eo->transport ? eo->transport : getenv("XISCSI_TRANSPORT");
+		log_err("xiscsi: transport %s: %s\n", name ? name : "(library default)",
+		        ret == -ENOENT ? "no such backend in this libxiscsi" : strerror(-ret));
 		return NULL;
 	}
 	return loop;
