@@ -124,6 +124,28 @@ got=$(timeout 6 dd bs=1 count=1 status=none <&3 | od -An -tx1)
 exec 3>&-
 grep -q 'ping unanswered' "$XI_TMP/xtgtd.log" || xi_fail "drop not logged"
 
+# DataDigest=CRC32C, then a NOP-Out whose data digest is wrong: the target
+# answers with a Reject, reason "data digest error" (RFC 7143 7.8, 11.17),
+# and the connection goes on: the next ping is answered.
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+CMDSN=1
+PONG=1
+KEYS="InitiatorName=iqn.2026-11.org.xiscsi:digest"$'\x01'"SessionType=Discovery"$'\x01'"HeaderDigest=None"$'\x01'"DataDigest=CRC32C"$'\x01'
+send_pdu "43 87 00 00 00 $(be24 ${#KEYS}) 80 00 00 00 00 03 00 00 $(be32 1) 00 00 00 00 $(be32 1) $(be32 0) $(zeros 16)" "$KEYS"
+read_pdu || xi_fail "no Login Response (digest session)"
+[ "${HDR[0]}" = 23 ] && [ "${HDR[36]}" = 00 ] || xi_fail "digest login failed: ${HDR[*]:0:40}"
+grep -q '^DataDigest=CRC32C$' <<<"$DATA" || xi_fail "DataDigest not CRC32C: $DATA"
+send_pdu "40 80 00 00 00 00 00 04 $(zeros 8) $(be32 5) ff ff ff ff $(be32 $CMDSN) $(zeros 20)" "abcd"
+printf "$(hex 00 00 00 00)" >&3 # a data digest that cannot match
+rsp=($(read_bytes 48))
+[ "${rsp[0]}" = 3f ] || xi_fail "bad data digest: no Reject: ${rsp[*]}"
+[ "${rsp[2]}" = 02 ] || xi_fail "bad data digest: Reject reason ${rsp[2]}, want 02"
+read_bytes 52 >/dev/null # the rejected header and its data digest
+send_pdu "40 80 00 00 00 00 00 00 $(zeros 8) $(be32 6) ff ff ff ff $(be32 $CMDSN) $(zeros 20)" ""
+rsp=($(read_bytes 48))
+[ "${rsp[0]}" = 20 ] && [ "${rsp[19]}" = 06 ] || xi_fail "no NOP-In after the digest error: ${rsp[*]}"
+exec 3>&-
+
 kill -0 "$XT_PID" || xi_fail "xtgtd died"
 xi_stop "$XT_PID" || xi_fail "xtgtd exit status $?"
 exit 0
