@@ -385,6 +385,7 @@ static struct tgt_lu_nexus *nexus_insert(struct tgt_lu *lu, uint64_t key)
 
 		if (k == 0 || k == NEXUS_TOMBSTONE) {
 			atomic_store_explicit(&n->ua, TGT_UA_POWER_ON, memory_order_relaxed);
+			n->prevent = false;
 			atomic_store_explicit(&n->key, key, memory_order_release);
 			return n;
 		}
@@ -458,6 +459,24 @@ void tgt_lu_ua_raise(struct tgt_lu *lu, enum tgt_ua ua, uint64_t except)
 	pthread_mutex_unlock(&lu->lock);
 }
 
+void tgt_lu_set_prevent(struct tgt_lu *lu, uint64_t nexus, bool prevent)
+{
+	struct tgt_lu_nexus *n;
+
+	pthread_mutex_lock(&lu->lock);
+	n = nexus_find(lu, nexus + 1);
+	if (!n)
+		n = nexus_insert(lu, nexus + 1);
+	if (n && n->prevent != prevent) {
+		n->prevent = prevent;
+		if (prevent)
+			lu->prevent++;
+		else if (lu->prevent)
+			lu->prevent--;
+	}
+	pthread_mutex_unlock(&lu->lock);
+}
+
 void tgt_lu_ua_raise_one(struct tgt_lu *lu, enum tgt_ua ua, uint64_t nexus)
 {
 	struct tgt_lu_nexus *n;
@@ -474,6 +493,8 @@ void tgt_lu_reset(struct tgt_lu *lu, enum tgt_ua ua)
 	pthread_mutex_lock(&lu->lock);
 	atomic_store(&lu->reserved_by, 0);
 	lu->prevent = 0;
+	for (unsigned i = 0; i < TGT_LU_NEXUS_SLOTS; i++)
+		lu->nexus[i].prevent = false;
 	/* SPC-5 6.13: a reset returns mode parameters to their defaults. */
 	atomic_store(&lu->wce, lu->bs.write_cache);
 	atomic_store(&lu->d_sense, false);
@@ -491,6 +512,9 @@ void tgt_lu_nexus_gone(struct tgt_lu *lu, uint64_t nexus)
 		atomic_store(&lu->reserved_by, 0);
 	n = nexus_find(lu, key);
 	if (n) {
+		if (n->prevent && lu->prevent)
+			lu->prevent--;
+		n->prevent = false;
 		atomic_store_explicit(&n->ua, 0, memory_order_relaxed);
 		atomic_store_explicit(&n->key, NEXUS_TOMBSTONE, memory_order_release);
 	}

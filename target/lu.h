@@ -80,6 +80,7 @@ enum tgt_ua {
 struct tgt_lu_nexus {
 	_Atomic uint64_t key; /* nexus id + 1; 0 free */
 	_Atomic uint32_t ua;  /* enum tgt_ua bits pending */
+	bool prevent;         /* PREVENT ALLOW MEDIUM REMOVAL, under lock */
 };
 
 /* Persistent reservations (SPC-5 5.14): registrations per I_T nexus. */
@@ -169,6 +170,12 @@ void tgt_lu_nexus_gone(struct tgt_lu *lu, uint64_t nexus);
  * ASC/ASCQ, or 0 when none is pending. consume=false only peeks.
  */
 uint16_t tgt_lu_ua_take(struct tgt_lu *lu, uint64_t nexus, bool consume);
+
+/*
+ * PREVENT ALLOW MEDIUM REMOVAL for one nexus (SBC-4 5.13): removal stays
+ * prevented while any nexus prevents it; I_T nexus loss and reset clear.
+ */
+void tgt_lu_set_prevent(struct tgt_lu *lu, uint64_t nexus, bool prevent);
 
 /* Raise ua for one nexus only (a preempted registrant). */
 void tgt_lu_ua_raise_one(struct tgt_lu *lu, enum tgt_ua ua, uint64_t nexus);

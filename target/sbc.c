@@ -124,7 +124,7 @@ int sbc_write(struct tgt_lu *lu, struct scsi_task *t)
 
 	if (!rw_decode(lu, t, &rw, SBC_MAX_XFER_BLOCKS))
 		return 0;
-	if (rw.len == 0) {
+	if (rw.len == 0 || t->need_ == 0) {
 		scsi_task_good(t);
 		return 0;
 	}
@@ -133,7 +133,8 @@ int sbc_write(struct tgt_lu *lu, struct scsi_task *t)
 	        .flags = write_flags(lu, rw.flags & CDB_RW_FUA),
 	        /* The store only reads from a write buffer. */
 	        .buf = (void *)(uintptr_t)t->data_out,
-	        .len = (size_t)rw.len << lu->block_shift,
+	        /* need_ may stop short of the CDB: SCSI_F_PARTIAL_OUT. */
+	        .len = t->need_,
 	        .off = rw.lba << lu->block_shift,
 	        .done = rw_done,
 	        .priv = t,
@@ -562,11 +563,8 @@ int sbc_prevent_allow(struct tgt_lu *lu, struct scsi_task *t)
 
 	if (prevent > 1)
 		return scsi_task_bad_cdb(t, 4, 1);
-	if (lu->removable) {
-		pthread_mutex_lock(&lu->lock);
-		lu->prevent = prevent;
-		pthread_mutex_unlock(&lu->lock);
-	}
+	if (lu->removable)
+		tgt_lu_set_prevent(lu, t->nexus, prevent);
 	scsi_task_good(t);
 	return 0;
 }
@@ -661,7 +659,13 @@ int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t)
 
 	if (cdb[1] & 0x40)
 		return scsi_task_bad_cdb(t, 1, 6);
+	for (uint16_t i = 2; i < 7; i++)
+		if (cdb[i])
+			return scsi_task_bad_cdb(t, i, -1);
 	if (sa == SANITIZE_BLOCK_ERASE) {
+		/* Offered with thin provisioning only, as RSOC says. */
+		if (!lu->thin)
+			return scsi_task_bad_cdb(t, 1, 4);
 		if (plen)
 			return scsi_task_bad_cdb(t, 7, -1);
 		/* Erased blocks read zeros; a store that can deallocate does it at once. */
@@ -678,6 +682,10 @@ int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t)
 			return scsi_task_bad_param(t, 2, -1);
 		if ((p[0] & 0x1f) == 0)
 			return scsi_task_bad_param(t, 0, 4);
+		if (p[0] & 0x60) /* TEST */
+			return scsi_task_bad_param(t, 0, 6);
+		if (p[1])
+			return scsi_task_bad_param(t, 1, -1);
 		rc = fill_pattern(lu, p + 4, patlen, p[0] & SANITIZE_INVERT);
 	}
 	if (rc)

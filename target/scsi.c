@@ -120,7 +120,8 @@ const struct scsi_cmd scsi_cmds[256] = {
                            6, U6(REQUEST_SENSE, 0x01, 0, 0, 0xff)},
         [READ_6] = {"READ(6)", sbc_read, xfer_rw, SCSI_F_IN | RW_FLAGS, 6,
                     U6(READ_6, 0x1f, 0xff, 0xff, 0xff)},
-        [WRITE_6] = {"WRITE(6)", sbc_write, xfer_rw, SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 6,
+        [WRITE_6] = {"WRITE(6)", sbc_write, xfer_rw,
+                     SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 6,
                      U6(WRITE_6, 0x1f, 0xff, 0xff, 0xff)},
         [INQUIRY] = {"INQUIRY", spc_inquiry, xfer_be16_at3,
                      SCSI_F_IN | SCSI_F_NO_UA | SCSI_F_RESV_OK | SCSI_F_NO_LU | SCSI_F_PR_OK, 6,
@@ -143,7 +144,8 @@ const struct scsi_cmd scsi_cmds[256] = {
                               U10(READ_CAPACITY_10, 0, 0, 0, 0, 0, 0, 0, 0)},
         [READ_10] = {"READ(10)", sbc_read, xfer_rw, SCSI_F_IN | RW_FLAGS, 10,
                      U10(READ_10, 0x18, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff)},
-        [WRITE_10] = {"WRITE(10)", sbc_write, xfer_rw, SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 10,
+        [WRITE_10] = {"WRITE(10)", sbc_write, xfer_rw,
+                      SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 10,
                       U10(WRITE_10, 0x18, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff)},
         [WRITE_AND_VERIFY_10] = {"WRITE AND VERIFY(10)", sbc_write_verify, xfer_rw,
                                  SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 10,
@@ -185,7 +187,8 @@ const struct scsi_cmd scsi_cmds[256] = {
                                SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS, 16,
                                U16(COMPARE_AND_WRITE, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                    0xff, 0xff, 0, 0, 0, 0xff, 0)},
-        [WRITE_16] = {"WRITE(16)", sbc_write, xfer_rw, SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 16,
+        [WRITE_16] = {"WRITE(16)", sbc_write, xfer_rw,
+                      SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 16,
                       U16(WRITE_16, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                           0xff, 0xff, 0xff, 0)},
         [WRITE_AND_VERIFY_16] = {"WRITE AND VERIFY(16)", sbc_write_verify, xfer_rw,
@@ -224,7 +227,8 @@ const struct scsi_cmd scsi_cmds[256] = {
         [MAINTENANCE_IN] = {"MAINTENANCE IN", NULL, NULL, SCSI_F_SA, 12, {0}},
         [READ_12] = {"READ(12)", sbc_read, xfer_rw, SCSI_F_IN | RW_FLAGS, 12,
                      U12(READ_12, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0)},
-        [WRITE_12] = {"WRITE(12)", sbc_write, xfer_rw, SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 12,
+        [WRITE_12] = {"WRITE(12)", sbc_write, xfer_rw,
+                      SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 12,
                       U12(WRITE_12, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0)},
         [WRITE_AND_VERIFY_12] = {"WRITE AND VERIFY(12)", sbc_write_verify, xfer_rw,
                                  SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 12,
@@ -287,6 +291,16 @@ const struct scsi_cmd *scsi_cmd_lookup(const uint8_t *cdb, unsigned cdb_len)
 		if (scsi_sa_cmds[i].opcode == cdb[0] && scsi_sa_cmds[i].sa == (cdb[1] & 0x1f))
 			return &scsi_sa_cmds[i].cmd;
 	return NULL;
+}
+
+bool scsi_cmd_available(const struct tgt_lu *lu, const struct scsi_cmd *c)
+{
+	/* Deallocation is offered where the profile is thin (SBC-4 4.7.3). */
+	if (c->exec == sbc_unmap)
+		return lu && lu->thin;
+	if (c->exec == sbc_sanitize && c->usage[1] == (0xa0 | SANITIZE_BLOCK_ERASE))
+		return lu && lu->thin;
+	return true;
 }
 
 const char *scsi_opcode_name(uint8_t opcode)
@@ -483,7 +497,13 @@ void scsi_task_exec(struct tgt_lu *lu, struct scsi_task *t)
 		uint64_t need = c->xfer ? c->xfer(lu, t->cdb) : 0;
 		uint32_t have = t->data_out ? t->data_out_len : 0;
 
-		/* RFC 7143 11.4.5.1 with FCP-4 9.4.2 b): never a partial write. */
+		/* RFC 7143 11.4.5.1 with FCP-4 9.4.2: a plain write takes what
+		 * came (a); anything else is refused whole (b). */
+		if (need > have && (c->flags & SCSI_F_PARTIAL_OUT)) {
+			t->resid_flags = SCSI_RESID_OVERFLOW;
+			t->resid = need - have > UINT32_MAX ? UINT32_MAX : (uint32_t)(need - have);
+			need = have;
+		}
 		if (need > have) {
 			scsi_task_check(t, SK_ILLEGAL_REQUEST,
 			                ASC_INVALID_FIELD_IN_INFORMATION_UNIT);
@@ -498,7 +518,7 @@ void scsi_task_exec(struct tgt_lu *lu, struct scsi_task *t)
 			t->resid = have - (uint32_t)need;
 			goto out;
 		}
-		if (need < t->data_out_len) {
+		if (need < t->data_out_len && !t->resid_flags) {
 			t->resid_flags = SCSI_RESID_UNDERFLOW;
 			t->resid = t->data_out_len - (uint32_t)need;
 		}

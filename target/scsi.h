@@ -19,7 +19,8 @@
  * the EDTL, i.e. data_in_len for a data-in command and data_out_len for a
  * data-out command. A data-out command whose CDB wants more than arrived is
  * refused with INVALID FIELD IN INFORMATION UNIT (FCP-4 9.4.2 b) and an
- * overflow residual, so a partial write never happens.
+ * overflow residual, except WRITE(6/10/12/16), which write the bytes that
+ * came and report the overflow (FCP-4 9.4.2 a).
  *
  * Threads: scsi_task_exec() may run on any thread; see target/lu.h.
  */
@@ -103,6 +104,10 @@ struct scsi_task {
  */
 void scsi_task_exec(struct tgt_lu *lu, struct scsi_task *t);
 
+/* Is command c offered by this LU's profile (UNMAP, block erase: thin)? */
+struct scsi_cmd;
+bool scsi_cmd_available(const struct tgt_lu *lu, const struct scsi_cmd *c);
+
 /*
  * From the CDB alone: the direction and the number of bytes the command
  * transfers (allocation length for data-in, parameter list or blocks for
@@ -127,17 +132,18 @@ int pr_out(struct tgt_lu *lu, struct scsi_task *t);
 bool pr_conflict(struct tgt_lu *lu, const struct scsi_task *t, uint32_t flags);
 
 /* Table flags. */
-#define SCSI_F_IN        0x0001 /* data-in */
-#define SCSI_F_OUT       0x0002 /* data-out */
-#define SCSI_F_MEDIUM    0x0004 /* needs the medium: NOT READY when ejected */
-#define SCSI_F_WRITE     0x0008 /* changes the medium: DATA PROTECT when ro */
-#define SCSI_F_NO_UA     0x0010 /* runs with a unit attention pending */
-#define SCSI_F_RESV_OK   0x0020 /* allowed under another nexus's RESERVE(6) */
-#define SCSI_F_NO_LU     0x0040 /* runs without a LU */
-#define SCSI_F_SA        0x0080 /* has service actions in scsi_sa_cmds[] */
-#define SCSI_F_PR_OK     0x0100 /* never blocked by a persistent reservation */
-#define SCSI_F_PR_WRITE  0x0200 /* blocked under the write-exclusive types */
-#define SCSI_F_EXACT_OUT 0x0400 /* data-out must be exactly what the CDB implies */
+#define SCSI_F_IN          0x0001 /* data-in */
+#define SCSI_F_OUT         0x0002 /* data-out */
+#define SCSI_F_MEDIUM      0x0004 /* needs the medium: NOT READY when ejected */
+#define SCSI_F_WRITE       0x0008 /* changes the medium: DATA PROTECT when ro */
+#define SCSI_F_NO_UA       0x0010 /* runs with a unit attention pending */
+#define SCSI_F_RESV_OK     0x0020 /* allowed under another nexus's RESERVE(6) */
+#define SCSI_F_NO_LU       0x0040 /* runs without a LU */
+#define SCSI_F_SA          0x0080 /* has service actions in scsi_sa_cmds[] */
+#define SCSI_F_PR_OK       0x0100 /* never blocked by a persistent reservation */
+#define SCSI_F_PR_WRITE    0x0200 /* blocked under the write-exclusive types */
+#define SCSI_F_EXACT_OUT   0x0400 /* data-out must be exactly what the CDB implies */
+#define SCSI_F_PARTIAL_OUT 0x0800 /* short data-out: write what came (FCP-4 9.4.2 a) */
 
 /* A handler returns 0 when t holds its result, SCSI_ASYNC when it will
  * call scsi_task_finish() itself. */

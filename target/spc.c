@@ -158,6 +158,8 @@ static size_t vpd_bdc(uint8_t *b)
 {
 	put_be16(b + 2, 0x3c);
 	put_be16(b + 4, 0x0001); /* MEDIUM ROTATION RATE: non-rotating medium */
+	/* WABEREQ 01b (SBC-4 6.6.2): a block-erased block reads back GOOD. */
+	b[7] = 0x40;
 	return 64;
 }
 
@@ -558,13 +560,15 @@ int spc_report_supported_opcodes(struct tgt_lu *lu, struct scsi_task *t)
 		for (unsigned i = 0; i < 256; i++) {
 			const struct scsi_cmd *e = &scsi_cmds[i];
 
-			if (!e->name || !e->exec)
+			if (!e->name || !e->exec || !scsi_cmd_available(lu, e))
 				continue;
 			off += rsoc_desc(b + off, (uint8_t)i, 0, false, e, rctd);
 		}
 		for (size_t i = 0; i < scsi_sa_cmds_count; i++)
-			off += rsoc_desc(b + off, scsi_sa_cmds[i].opcode, scsi_sa_cmds[i].sa, true,
-			                 &scsi_sa_cmds[i].cmd, rctd);
+			if (scsi_cmd_available(lu, &scsi_sa_cmds[i].cmd))
+				off += rsoc_desc(b + off, scsi_sa_cmds[i].opcode,
+				                 scsi_sa_cmds[i].sa, true, &scsi_sa_cmds[i].cmd,
+				                 rctd);
 		put_be32(b, (uint32_t)(off - 4));
 		break;
 	case RSOC_ONE:
@@ -583,7 +587,7 @@ int spc_report_supported_opcodes(struct tgt_lu *lu, struct scsi_task *t)
 			c = &scsi_cmds[op];
 		}
 		memset(b, 0, 4);
-		if (!c) {
+		if (!c || !scsi_cmd_available(lu, c)) {
 			b[1] = RSOC_UNSUPPORTED;
 			off = 4;
 			break;

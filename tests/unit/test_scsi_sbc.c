@@ -165,24 +165,37 @@ static void test_read_residuals(void **state)
 static void test_write_residuals(void **state)
 {
 	struct tgt_lu *lu = open_ready_lu("ram:1M");
-	uint8_t w[2048], r[1024];
+	uint8_t w[2048], r[2048];
+	uint8_t caw_cdb[16] = {COMPARE_AND_WRITE};
 	struct scsi_task t;
 
 	memset(w, 'b', sizeof(w));
-	/* More wanted than sent: refused, nothing written, overflow residual. */
-	assert_int_equal(do_rw16(lu, WRITE_16, 0, 2, 0, w, 512, &t), SAM_STAT_CHECK_CONDITION);
+	/* More wanted than sent: what came is written, overflow residual (FCP-4 a). */
+	assert_int_equal(do_rw16(lu, WRITE_16, 0, 2, 0, w, 200, &t), SAM_STAT_GOOD);
+	assert_int_equal(t.resid_flags, SCSI_RESID_OVERFLOW);
+	assert_int_equal(t.resid, 1024 - 200);
+	assert_int_equal(do_rw16(lu, READ_16, 0, 2, 0, r, 1024, &t), SAM_STAT_GOOD);
+	assert_int_equal(r[199], 'b');
+	assert_int_equal(r[200], 0);
+	/* More sent than wanted: only the CDB's blocks, underflow residual. */
+	assert_int_equal(do_rw16(lu, WRITE_16, 2, 1, 0, w, sizeof(w), &t), SAM_STAT_GOOD);
+	assert_int_equal(t.resid_flags, SCSI_RESID_UNDERFLOW);
+	assert_int_equal(t.resid, sizeof(w) - 512);
+	assert_int_equal(do_rw16(lu, READ_16, 2, 2, 0, r, 1024, &t), SAM_STAT_GOOD);
+	assert_int_equal(r[511], 'b');
+	assert_int_equal(r[512], 0);
+	/* Anything but a plain write is refused whole when data is short (FCP-4 b). */
+	put_be64(caw_cdb + 2, 8);
+	caw_cdb[13] = 1;
+	assert_int_equal(run_cdb(lu, NEXUS_A, caw_cdb, 16, w, 512, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
 	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_INFORMATION_UNIT);
 	assert_int_equal(t.resid_flags, SCSI_RESID_OVERFLOW);
 	assert_int_equal(t.resid, 512);
-	assert_int_equal(do_rw16(lu, READ_16, 0, 2, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
-	assert_int_equal(r[0], 0);
-	/* More sent than wanted: only the CDB's blocks, underflow residual. */
-	assert_int_equal(do_rw16(lu, WRITE_16, 0, 1, 0, w, sizeof(w), &t), SAM_STAT_GOOD);
-	assert_int_equal(t.resid_flags, SCSI_RESID_UNDERFLOW);
-	assert_int_equal(t.resid, sizeof(w) - 512);
-	assert_int_equal(do_rw16(lu, READ_16, 0, 2, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
-	assert_int_equal(r[511], 'b');
-	assert_int_equal(r[512], 0);
+	/* ... and a fixed-size buffer that is too big is a CDB error. */
+	assert_int_equal(run_cdb(lu, NEXUS_A, caw_cdb, 16, w, 2048, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	tgt_lu_close(lu);
 }
 
@@ -530,6 +543,44 @@ static void test_sanitize_overwrite(void **state)
 	tgt_lu_close(lu);
 }
 
+static void test_prevent_ends_with_nexus(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M,removable");
+	uint8_t ssu[6] = {START_STOP_UNIT, 0, 0, 0, 0x02};
+	uint8_t pamr[6] = {PREVENT_ALLOW_MEDIUM_REMOVAL, 0, 0, 0, 1};
+	struct scsi_task t;
+
+	tgt_lu_ua_take(lu, NEXUS_B, true);
+	assert_int_equal(run_cdb(lu, NEXUS_A, pamr, 6, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb(lu, NEXUS_B, ssu, 6, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
+	/* SBC-4 5.13: the prevention belongs to A's I_T nexus and ends with it. */
+	tgt_lu_nexus_gone(lu, NEXUS_A);
+	assert_int_equal(run_cdb(lu, NEXUS_B, ssu, 6, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	tgt_lu_close(lu);
+}
+
+static void test_block_erase_thin_only(void **state)
+{
+	struct tgt_lu *thick = open_ready_lu("ram:1M");
+	struct tgt_lu *thin = open_ready_lu("ram:1M,thin");
+	uint8_t cdb[10] = {SANITIZE, SANITIZE_BLOCK_ERASE};
+	uint8_t w[512], b[24];
+	struct scsi_task t;
+
+	assert_int_equal(run_cdb(thick, NEXUS_A, cdb, 10, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	memset(w, 0x5a, sizeof(w));
+	assert_int_equal(do_rw16(thin, WRITE_16, 0, 1, 0, w, sizeof(w), &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb(thin, NEXUS_A, cdb, 10, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(lba_status(thin, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(b[8 + 12], 1);
+	tgt_lu_close(thick);
+	tgt_lu_close(thin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +607,8 @@ int main(void)
 	        cmocka_unit_test(test_orwrite),
 	        cmocka_unit_test(test_read_defect_data_empty),
 	        cmocka_unit_test(test_sanitize_overwrite),
+	        cmocka_unit_test(test_prevent_ends_with_nexus),
+	        cmocka_unit_test(test_block_erase_thin_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
