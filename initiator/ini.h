@@ -91,7 +91,7 @@ struct xiscsi_session {
 	struct xiscsi_loop *loop;
 	struct xiscsi_opts o; /* strings below are our copies */
 	char *str_initiator, *str_alias, *str_target, *str_host;
-	char *str_chap_user, *str_chap_secret, *str_mu_user, *str_mu_secret;
+	char *str_chap_user, *str_chap_secret, *str_mu_user, *str_mu_secret, *str_chap_algs;
 
 	enum xiscsi_state state;
 	enum ini_conn_state cstate;

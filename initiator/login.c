@@ -243,7 +243,7 @@ static int chap_step(struct xiscsi_session *s)
 
 	switch (l->chap) {
 	case CHAP_NONE:
-		err = keys_add(l->out, "CHAP_A", CHAP_A_DEFAULT_LIST);
+		err = keys_add(l->out, "CHAP_A", o->chap_algorithms ? o->chap_algorithms : "6,5");
 		if (err)
 			return err;
 		l->chap = CHAP_SENT_A;
@@ -260,7 +260,8 @@ static int chap_step(struct xiscsi_session *s)
 			ini_seterr(s, -EACCES, "login: target sent no CHAP challenge");
 			return -EACCES;
 		}
-		alg = chap_alg_choose(a, NULL);
+		ini_log(3, "login: target chose CHAP_A=%s, CHAP_I=%s", a, i);
+		alg = chap_alg_choose(a, o->chap_algorithms ? o->chap_algorithms : "6,5");
 		if (alg < 0) {
 			ini_seterr(s, -EACCES, "login: CHAP algorithm %s not supported", a);
 			return -EACCES;

@@ -153,6 +153,7 @@ static const struct opt_def opt_defs[] = {
         {"chap_mutual_user", "node.session.auth.username_in", OPT_STR, OFF(chap_mutual_user), 0, 0},
         {"chap_mutual_secret", "node.session.auth.password_in", OPT_STR, OFF(chap_mutual_secret), 0,
          0},
+        {"chap_algorithms", "node.session.auth.chap_algs", OPT_STR, OFF(chap_algorithms), 0, 0},
         {"header_digest", "HeaderDigest", OPT_DIGEST, OFF(header_digest), 0, 0},
         {"data_digest", "DataDigest", OPT_DIGEST, OFF(data_digest), 0, 0},
         {"immediate_data", "ImmediateData", OPT_BOOL, OFF(immediate_data), 0, 0},
@@ -310,6 +311,7 @@ int ini_opts_copy(struct xiscsi_session *s, const struct xiscsi_opts *in)
 	err = err ?: dup_str(&s->str_chap_secret, in->chap_secret);
 	err = err ?: dup_str(&s->str_mu_user, in->chap_mutual_user);
 	err = err ?: dup_str(&s->str_mu_secret, in->chap_mutual_secret);
+	err = err ?: dup_str(&s->str_chap_algs, in->chap_algorithms);
 	if (err)
 		return err;
 	o->initiator_name = s->str_initiator;
@@ -320,6 +322,7 @@ int ini_opts_copy(struct xiscsi_session *s, const struct xiscsi_opts *in)
 	o->chap_secret = s->str_chap_secret;
 	o->chap_mutual_user = s->str_mu_user;
 	o->chap_mutual_secret = s->str_mu_secret;
+	o->chap_algorithms = s->str_chap_algs;
 	return 0;
 }
 
@@ -337,4 +340,5 @@ void ini_opts_free(struct xiscsi_session *s)
 	free(s->str_chap_secret);
 	free(s->str_mu_user);
 	free(s->str_mu_secret);
+	free(s->str_chap_algs);
 }

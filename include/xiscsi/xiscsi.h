@@ -107,6 +107,10 @@ struct xiscsi_opts {
 	const char *chap_secret;
 	const char *chap_mutual_user; /* non-NULL: the target must prove itself */
 	const char *chap_mutual_secret;
+	/* CHAP_A offered, in preference order (5 MD5, 6 SHA-1, 7 SHA-256,
+	 * 8 SHA3-256). NULL: "6,5": tgt 1.0.85 accepts 7 and then fails to
+	 * decode a SHA-256 response, so the stronger ones are opt-in. */
+	const char *chap_algorithms;
 
 	/* Operational keys offered at login (RFC 7143 section 13). */
 	enum xiscsi_digest header_digest;      /* default NONE */
