@@ -20,7 +20,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,13 +28,15 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "transport/transport.h"
 
-#define UR_SQ_ENTRIES   256
-#define UR_CQ_ENTRIES   4096 /* several CQEs per send (ZC) and receive: keep room */
-#define UR_BR_ENTRIES   64   /* provided buffers in the ring at once (power of two) */
+#define UR_SQ_ENTRIES 256
+#define UR_CQ_ENTRIES 4096 /* several CQEs per send (ZC) and receive: keep room */
+#define UR_BR_ENTRIES                                                                              \
+	16 /* provided buffers in the ring (power of two); few, so they stay in cache */
 #define UR_BR_GROUP     0
 #define UR_BUFS_FACTOR  8 /* buffers alive at most: UR_BR_ENTRIES times this */
 #define UR_IOV_MAX      256
@@ -111,6 +112,8 @@ struct uring_group {
 	struct xt_ops ops; /* xt_uring_ops with the capabilities this kernel gives */
 	struct io_uring ring;
 	bool ring_ok, sqpoll, zc;
+	bool deferred; /* DEFER_TASKRUN: completions run only when we enter */
+	bool enabled;  /* the ring was created disabled; the polling thread enables it */
 	unsigned zc_threshold;
 	struct ur_op wake_op;
 	uint64_t wake_val;
@@ -159,7 +162,7 @@ static struct io_uring_sqe *ur_sqe(struct uring_group *g)
 
 	/* Full: submit what is there and take the next. Bounded; the kernel
 	 * consumes the whole SQ on each submit (SQPOLL: when its thread runs). */
-	for (i = 0; !sqe && i < 1000; i++) {
+	for (i = 0; !sqe && g->enabled && i < 1000; i++) {
 		g->base.stats.syscalls++;
 		io_uring_submit(&g->ring);
 		sqe = io_uring_get_sqe(&g->ring);
@@ -167,8 +170,35 @@ static struct io_uring_sqe *ur_sqe(struct uring_group *g)
 	return sqe;
 }
 
+/* The ring starts disabled so that the thread that polls, not the one
+ * that created the group, becomes its single issuer. */
+static int ur_enable(struct uring_group *g)
+{
+	int r;
+
+	if (g->enabled)
+		return 0;
+	g->base.stats.syscalls++;
+	/* liburing 2.3 declares io_uring_enable_rings() but does not export it. */
+	r = (int)syscall(__NR_io_uring_register, g->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+	                 NULL, 0);
+	if (r < 0)
+		return -errno;
+	g->enabled = true;
+	return 0;
+}
+
+/* With DEFER_TASKRUN or COOP_TASKRUN the kernel raises IORING_SQ_TASKRUN
+ * when completions wait for us to enter instead of interrupting us. */
+static bool taskrun_pending(struct uring_group *g)
+{
+	return IO_URING_READ_ONCE(*g->ring.sq.kflags) & IORING_SQ_TASKRUN;
+}
+
 static bool sq_needs_enter(struct uring_group *g)
 {
+	if (taskrun_pending(g))
+		return true;
 	if (!io_uring_sq_ready(&g->ring))
 		return false;
 	if (!g->sqpoll)
@@ -181,11 +211,17 @@ static int ur_submit(struct uring_group *g)
 {
 	int r;
 
-	if (!io_uring_sq_ready(&g->ring))
+	if (!g->enabled)
+		return 0; /* queued; the first poll submits */
+	if (!sq_needs_enter(g))
 		return 0;
-	if (sq_needs_enter(g))
-		g->base.stats.syscalls++;
+	g->base.stats.syscalls++;
 	r = io_uring_submit(&g->ring);
+	if (r == -EEXIST) {
+		ur_note("a group was driven from a thread other than the one that polls it; "
+		        "its submissions wait for that thread");
+		return 0;
+	}
 	return r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY ? r : 0;
 }
 
@@ -986,58 +1022,77 @@ static const char *disabled_why(void)
 	return NULL;
 }
 
-static int ring_init(struct uring_group *g)
+static int ring_try(struct uring_group *g, unsigned flags, unsigned idle)
 {
 	struct io_uring_params p = {0};
+	int r;
+
+	p.flags = IORING_SETUP_CQSIZE | flags;
+	p.cq_entries = UR_CQ_ENTRIES;
+	p.sq_thread_idle = idle;
+	r = io_uring_queue_init_params(UR_SQ_ENTRIES, &g->ring, &p);
+	if (r == 0 && !(p.features & IORING_FEAT_FAST_POLL))
+		ur_note("this kernel lacks IORING_FEAT_FAST_POLL: socket waits go through "
+		        "worker threads (slower)");
+	return r;
+}
+
+/* Interrupt mode: completions are run when we enter to wait
+ * (DEFER_TASKRUN, 6.1), or at least without an interrupt of a running
+ * thread (COOP_TASKRUN, 5.19): in a VM every such interrupt is an IPI,
+ * and that cost dominates small requests. */
+static int ring_init(struct uring_group *g)
+{
 	unsigned idle = g->base.opts.sqpoll_idle_ms;
+	const char *why;
 	int r;
 
 	if (!idle && (g->base.opts.flags & XT_GROUP_BUSY_POLL))
 		idle = UR_SQPOLL_IDLE;
-	p.flags = IORING_SETUP_CQSIZE;
-	p.cq_entries = UR_CQ_ENTRIES;
 	if (idle) {
-		p.flags |= IORING_SETUP_SQPOLL;
-		p.sq_thread_idle = idle;
-		r = io_uring_queue_init_params(UR_SQ_ENTRIES, &g->ring, &p);
+		r = ring_try(g, IORING_SETUP_SQPOLL, idle);
 		if (r == 0) {
-			g->sqpoll = true;
+			g->sqpoll = g->enabled = true;
 			return 0;
 		}
 		ur_note("SQPOLL refused by the kernel; this group runs in interrupt mode "
 		        "(one io_uring_enter per poll)");
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE;
-		p.cq_entries = UR_CQ_ENTRIES;
 	}
-	r = io_uring_queue_init_params(UR_SQ_ENTRIES, &g->ring, &p);
-	if (r < 0) {
-		const char *why = disabled_why();
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "cannot create an io_uring: %s%s%s", strerror(-r),
-		         why ? "; " : "", why ? why : "");
-		fprintf(stderr, "xiscsi transport uring: %s\n", msg);
-		return r;
+	r = ring_try(g, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, 0);
+	if (r == 0) {
+		g->enabled = true;
+		return 0;
 	}
-	if (!(p.features & IORING_FEAT_FAST_POLL))
-		ur_note("this kernel lacks IORING_FEAT_FAST_POLL: socket waits go through "
-		        "worker threads (slower)");
-	return 0;
+	if (r != -EINVAL)
+		goto fail;
+	ur_note("no IORING_SETUP_COOP_TASKRUN (kernel before 5.19): completions "
+	        "interrupt the polling thread");
+	r = ring_try(g, 0, 0);
+	if (r == 0) {
+		g->enabled = true;
+		return 0;
+	}
+fail:
+	why = disabled_why();
+	fprintf(stderr, "xiscsi transport uring: cannot create an io_uring: %s%s%s\n", strerror(-r),
+	        why ? "; " : "", why ? why : "");
+	return r;
 }
 
 static int ur_group_init(struct xt_group *xg)
 {
 	struct uring_group *g = UG(xg);
 	struct io_uring_probe *probe;
-	int r, fl;
+	int r;
 
 	g->ops = xt_uring_ops;
 	r = ring_init(g);
 	if (r < 0)
 		return r;
 	g->ring_ok = true;
-	io_uring_register_ring_fd(&g->ring); /* saves an fget per enter; optional */
+	/* No io_uring_register_ring_fd(): a registered ring descriptor belongs
+	 * to the registering thread, and a group may be made on one thread and
+	 * polled on another. */
 	r = br_setup(g);
 	if (r < 0) {
 		fprintf(stderr,
@@ -1062,11 +1117,6 @@ static int ur_group_init(struct xt_group *xg)
 	else if (xg->opts.flags & XT_GROUP_BUSY_POLL)
 		g->ops.caps |= XT_CAP_BUSY_POLL; /* we still spin before sleeping */
 	xg->ops = &g->ops;
-	/* The eventfd is read through the ring, so it must block there:
-	 * io_uring turns a non-blocking read into -EAGAIN rather than wait. */
-	fl = fcntl(xg->wake_fd, F_GETFL);
-	if (fl < 0 || fcntl(xg->wake_fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
-		return -errno;
 	g->wake_op.kind = UR_WAKE;
 	wake_arm(g);
 	return ur_submit(g);
@@ -1187,11 +1237,13 @@ static int ur_wait(struct uring_group *g, int timeout_ms)
 		if (r < 0)
 			return r;
 		until = xt_now_ms() + (g->base.opts.busy_poll_us + 999) / 1000;
-		for (spins = 0; !io_uring_cq_ready(&g->ring) && spins < 1000000; spins++)
+		for (spins = 0;
+		     !io_uring_cq_ready(&g->ring) && !taskrun_pending(g) && spins < 1000000;
+		     spins++)
 			if ((spins & 63) == 0 && xt_now_ms() >= until)
 				break;
-		if (io_uring_cq_ready(&g->ring))
-			return 0;
+		if (io_uring_cq_ready(&g->ring) || taskrun_pending(g))
+			return ur_submit(g);
 	}
 	ts.tv_sec = timeout_ms / 1000;
 	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
@@ -1210,6 +1262,9 @@ static int ur_poll(struct xt_group *xg, int budget, int timeout_ms)
 	unsigned flags;
 	int n, res, r, i;
 
+	r = ur_enable(g);
+	if (r < 0)
+		return r;
 	n = service_dirty(g);
 	if (n)
 		timeout_ms = 0;
