@@ -33,3 +33,20 @@ initiator_xiscsiadm_SOURCES = initiator/xiscsiadm.c initiator/noderec.c initiato
 initiator_xiscsiadm_LDADD = initiator/libxiscsi.la lib/libxcore.la
 
 include tests/integration/initiator.mk
+
+# Unit tests of what needs no network: options and URLs through the public
+# API, the CmdSN window and burst/R2T bookkeeping, node records.
+if ENABLE_TESTS
+INI_UNIT = tests/unit/test_ini_opts tests/unit/test_ini_window tests/unit/test_ini_noderec
+check_PROGRAMS += $(INI_UNIT)
+TESTS += $(INI_UNIT)
+tests_unit_test_ini_opts_SOURCES = tests/unit/test_ini_opts.c
+tests_unit_test_ini_opts_CFLAGS = $(XI_UNIT_CFLAGS)
+tests_unit_test_ini_opts_LDADD = initiator/libxiscsi.la $(CMOCKA_LIBS)
+tests_unit_test_ini_window_SOURCES = tests/unit/test_ini_window.c initiator/window.c
+tests_unit_test_ini_window_CFLAGS = $(XI_UNIT_CFLAGS)
+tests_unit_test_ini_window_LDADD = $(XI_UNIT_LDADD)
+tests_unit_test_ini_noderec_SOURCES = tests/unit/test_ini_noderec.c initiator/noderec.c
+tests_unit_test_ini_noderec_CFLAGS = $(XI_UNIT_CFLAGS)
+tests_unit_test_ini_noderec_LDADD = $(XI_UNIT_LDADD)
+endif
