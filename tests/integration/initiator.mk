@@ -3,6 +3,7 @@ INI_IT = \
 	tests/integration/ini-tgtd-io.sh \
 	tests/integration/ini-tgtd-reconnect.sh \
 	tests/integration/ini-tgtd-discovery.sh \
-	tests/integration/ini-tgtd-chap.sh
+	tests/integration/ini-tgtd-chap.sh \
+	tests/integration/ini-xtgtd-io.sh
 TESTS += $(INI_IT)
 EXTRA_DIST += $(INI_IT) tests/integration/ini-lib.sh
