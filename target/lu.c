@@ -323,6 +323,7 @@ int tgt_lu_open(struct tgt_lu **out, const struct tgt_lu_spec *spec, const char 
 		lu->naa[i] = (uint8_t)(h >> (56 - 8 * i));
 	atomic_init(&lu->wce, lu->bs.write_cache);
 	atomic_init(&lu->d_sense, false);
+	atomic_init(&lu->swp, false);
 	atomic_init(&lu->medium_present, true);
 	atomic_init(&lu->reserved_by, 0);
 	atomic_init(&lu->pr_active, false);
@@ -498,6 +499,7 @@ void tgt_lu_reset(struct tgt_lu *lu, enum tgt_ua ua)
 	/* SPC-5 6.13: a reset returns mode parameters to their defaults. */
 	atomic_store(&lu->wce, lu->bs.write_cache);
 	atomic_store(&lu->d_sense, false);
+	atomic_store(&lu->swp, false);
 	pthread_mutex_unlock(&lu->lock);
 	tgt_lu_ua_raise(lu, ua, UINT64_MAX);
 }

@@ -124,6 +124,8 @@ struct tgt_lu {
 	_Atomic bool wce;
 	/* Control mode page D_SENSE: descriptor-format sense. */
 	_Atomic bool d_sense;
+	/* Control mode page SWP: software write protect, set by MODE SELECT. */
+	_Atomic bool swp;
 	_Atomic bool medium_present;
 	/* PREVENT ALLOW MEDIUM REMOVAL count of nexuses preventing. */
 	unsigned prevent;

@@ -534,11 +534,12 @@ int sbc_start_stop_unit(struct tgt_lu *lu, struct scsi_task *t)
 	if (!lu->removable)
 		return scsi_task_bad_cdb(t, 4, 1);
 	pthread_mutex_lock(&lu->lock);
+	/* SBC-4 5.25: with removal prevented, neither eject nor load. */
+	if (lu->prevent) {
+		pthread_mutex_unlock(&lu->lock);
+		return scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
+	}
 	if (!start) {
-		if (lu->prevent) {
-			pthread_mutex_unlock(&lu->lock);
-			return scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
-		}
 		/* Nothing volatile may be lost with the medium. */
 		rc = lu->bs.write_cache ? bs_flush(&lu->bs) : 0;
 		if (!rc)

@@ -455,7 +455,8 @@ static bool task_precheck(struct tgt_lu *lu, struct scsi_task *t, const struct s
 		scsi_task_check(t, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 		return false;
 	}
-	if ((c->flags & SCSI_F_WRITE) && lu->readonly) {
+	if ((c->flags & SCSI_F_WRITE) &&
+	    (lu->readonly || atomic_load_explicit(&lu->swp, memory_order_relaxed))) {
 		scsi_task_check(t, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
 		return false;
 	}

@@ -30,6 +30,7 @@
 /* Caching page bits, SBC-4 6.5.5; control page, SPC-5 7.5.8. */
 #define CACHING_WCE              0x04
 #define CONTROL_D_SENSE          0x04
+#define CONTROL_SWP              0x08 /* byte 4: software write protect */
 #define CONTROL_QAM_UNRESTRICTED 0x10
 #define IEC_DEXCPT               0x08
 
@@ -154,12 +155,14 @@ static size_t vpd_block_limits(struct tgt_lu *lu, uint8_t *b)
 	return 64;
 }
 
-static size_t vpd_bdc(uint8_t *b)
+static size_t vpd_bdc(struct tgt_lu *lu, uint8_t *b)
 {
 	put_be16(b + 2, 0x3c);
 	put_be16(b + 4, 0x0001); /* MEDIUM ROTATION RATE: non-rotating medium */
-	/* WABEREQ 01b (SBC-4 6.6.2): a block-erased block reads back GOOD. */
-	b[7] = 0x40;
+	/* WABEREQ 01b (SBC-4 6.6.2): a block-erased block reads back GOOD;
+	 * only where BLOCK ERASE is offered, i.e. thin. */
+	if (lu->thin)
+		b[7] = 0x40;
 	return 64;
 }
 
@@ -217,7 +220,7 @@ int spc_inquiry(struct tgt_lu *lu, struct scsi_task *t)
 		n = vpd_block_limits(lu, b);
 		break;
 	case VPD_BLOCK_DEVICE_CHARACTERISTICS:
-		n = vpd_bdc(b);
+		n = vpd_bdc(lu, b);
 		break;
 	case VPD_LOGICAL_BLOCK_PROVISIONING:
 		n = vpd_lbp(lu, b);
@@ -334,7 +337,9 @@ static size_t mode_page(struct tgt_lu *lu, uint8_t page, int pc, uint8_t *p)
 		p[1] = 0x0a;
 		if (pc == MODE_PC_CHANGEABLE) {
 			p[2] = CONTROL_D_SENSE;
+			p[4] = CONTROL_SWP;
 		} else {
+			p[4] = pc == MODE_PC_CURRENT && atomic_load(&lu->swp) ? CONTROL_SWP : 0;
 			p[2] = pc == MODE_PC_CURRENT && atomic_load(&lu->d_sense) ? CONTROL_D_SENSE
 			                                                          : 0;
 			p[3] = CONTROL_QAM_UNRESTRICTED;
@@ -404,7 +409,7 @@ int spc_mode_sense(struct tgt_lu *lu, struct scsi_task *t)
 			return scsi_task_bad_cdb(t, 2, 5);
 		off += n;
 	}
-	uint8_t dsp = MODE_DSP_DPOFUA | (lu->readonly ? MODE_DSP_WP : 0);
+	uint8_t dsp = MODE_DSP_DPOFUA | (lu->readonly || atomic_load(&lu->swp) ? MODE_DSP_WP : 0);
 	if (ten) {
 		put_be16(b, (uint16_t)(off - 2));
 		b[3] = dsp;
@@ -425,7 +430,7 @@ int spc_mode_select(struct tgt_lu *lu, struct scsi_task *t)
 	uint32_t plen = ten ? get_be16(cdb + 7) : cdb[4];
 	const uint8_t *p = t->data_out;
 	size_t hdr = ten ? 8 : 4, off, bdlen;
-	bool wce, d_sense, changed = false;
+	bool wce, d_sense, swp, changed = false;
 
 	/* PF must be one (SPC-5 6.11): only standard page formats. SP: no saving. */
 	if (cdb[1] & 0xee)
@@ -456,6 +461,7 @@ int spc_mode_select(struct tgt_lu *lu, struct scsi_task *t)
 	}
 	wce = atomic_load(&lu->wce);
 	d_sense = atomic_load(&lu->d_sense);
+	swp = atomic_load(&lu->swp);
 	/* Bounded by plen: each page advances off by at least 2. */
 	while (off < plen) {
 		uint8_t cur[MODE_PAGE_MAX_LEN], chg[MODE_PAGE_MAX_LEN];
@@ -485,12 +491,15 @@ int spc_mode_select(struct tgt_lu *lu, struct scsi_task *t)
 		}
 		if ((p[off] & 0x3f) == MODE_PAGE_CACHING)
 			wce = p[off + 2] & CACHING_WCE;
-		else if ((p[off] & 0x3f) == MODE_PAGE_CONTROL)
+		else if ((p[off] & 0x3f) == MODE_PAGE_CONTROL) {
 			d_sense = p[off + 2] & CONTROL_D_SENSE;
+			swp = p[off + 4] & CONTROL_SWP;
+		}
 		off += n;
 	}
 	pthread_mutex_lock(&lu->lock);
-	if (atomic_load(&lu->wce) != wce || atomic_load(&lu->d_sense) != d_sense)
+	if (atomic_load(&lu->wce) != wce || atomic_load(&lu->d_sense) != d_sense ||
+	    atomic_load(&lu->swp) != swp)
 		changed = true;
 	/* Turning the write cache off must leave nothing volatile behind. */
 	if (!wce && atomic_load(&lu->wce)) {
@@ -503,6 +512,7 @@ int spc_mode_select(struct tgt_lu *lu, struct scsi_task *t)
 	}
 	atomic_store(&lu->wce, wce);
 	atomic_store(&lu->d_sense, d_sense);
+	atomic_store(&lu->swp, swp);
 	pthread_mutex_unlock(&lu->lock);
 	/* SPC-5 7.5.1: other nexuses learn of the change by unit attention. */
 	if (changed)

@@ -481,6 +481,28 @@ static void test_xfer_len_from_cdb(void **state)
 	tgt_lu_close(lu);
 }
 
+static void test_swp_write_protects(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t b[64], p[4 + 12], w[512] = {0};
+	uint8_t sel[6] = {MODE_SELECT_6, 0x10, 0, 0, sizeof(p)};
+	uint8_t ms[6] = {MODE_SENSE_6, 0x08, MODE_PAGE_CONTROL, 0, sizeof(b)};
+	uint8_t wr[10] = {WRITE_10, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	struct scsi_task t;
+
+	assert_int_equal(run_cdb(lu, NEXUS_A, ms, 6, NULL, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
+	memset(p, 0, sizeof(p));
+	memcpy(p + 4, b + 4, 12);
+	p[4 + 4] |= 0x08; /* SWP, SPC-5 7.5.8 */
+	assert_int_equal(run_cdb(lu, NEXUS_A, sel, 6, p, sizeof(p), NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb(lu, NEXUS_A, wr, 10, w, sizeof(w), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	assert_int_equal(run_cdb(lu, NEXUS_A, ms, 6, NULL, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(b[2] & 0x80, 0x80); /* WP in the header */
+	tgt_lu_close(lu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +526,7 @@ int main(void)
 	        cmocka_unit_test(test_rsoc_one_and_all),
 	        cmocka_unit_test(test_reserve_conflict_and_release),
 	        cmocka_unit_test(test_xfer_len_from_cdb),
+	        cmocka_unit_test(test_swp_write_protects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
