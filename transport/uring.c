@@ -23,6 +23,7 @@
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,8 +113,7 @@ struct uring_group {
 	struct xt_ops ops; /* xt_uring_ops with the capabilities this kernel gives */
 	struct io_uring ring;
 	bool ring_ok, sqpoll, zc;
-	bool deferred; /* DEFER_TASKRUN: completions run only when we enter */
-	bool enabled;  /* the ring was created disabled; the polling thread enables it */
+	bool enabled; /* the ring was created disabled; the polling thread enables it */
 	unsigned zc_threshold;
 	struct ur_op wake_op;
 	uint64_t wake_val;
@@ -128,6 +128,7 @@ struct uring_group {
 	struct uring_conn *dirty, *starved;
 	struct ur_sock *socks;
 	struct ur_lsock *lsocks;
+	struct uring_group *sq_next; /* sq_groups */
 };
 
 #define UG(g)                         ((struct uring_group *)(g))
@@ -137,6 +138,7 @@ struct uring_group {
 const struct xt_ops xt_uring_ops;
 
 static void conn_close_now(struct uring_conn *uc, bool abort);
+static void ur_group_fini(struct xt_group *xg);
 
 /* Each thing this kernel lacks is said once per process, never silently. */
 static void ur_note(const char *what)
@@ -1022,6 +1024,25 @@ static const char *disabled_why(void)
 	return NULL;
 }
 
+/* The SQPOLL groups of this process share one kernel submission thread
+ * (IORING_SETUP_ATTACH_WQ): one spinning thread per group would take a
+ * core each, more than small hosts have. */
+static pthread_mutex_t sq_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct uring_group *sq_groups;
+
+static void sq_group_del(struct uring_group *g)
+{
+	struct uring_group **p;
+
+	pthread_mutex_lock(&sq_lock);
+	for (p = &sq_groups; *p; p = &(*p)->sq_next)
+		if (*p == g) {
+			*p = g->sq_next;
+			break;
+		}
+	pthread_mutex_unlock(&sq_lock);
+}
+
 static int ring_try(struct uring_group *g, unsigned flags, unsigned idle)
 {
 	struct io_uring_params p = {0};
@@ -1030,6 +1051,20 @@ static int ring_try(struct uring_group *g, unsigned flags, unsigned idle)
 	p.flags = IORING_SETUP_CQSIZE | flags;
 	p.cq_entries = UR_CQ_ENTRIES;
 	p.sq_thread_idle = idle;
+	if (flags & IORING_SETUP_SQPOLL) {
+		pthread_mutex_lock(&sq_lock);
+		if (sq_groups) {
+			p.flags |= IORING_SETUP_ATTACH_WQ;
+			p.wq_fd = (unsigned)sq_groups->ring.ring_fd;
+		}
+		r = io_uring_queue_init_params(UR_SQ_ENTRIES, &g->ring, &p);
+		if (r == 0) {
+			g->sq_next = sq_groups;
+			sq_groups = g;
+		}
+		pthread_mutex_unlock(&sq_lock);
+		return r;
+	}
 	r = io_uring_queue_init_params(UR_SQ_ENTRIES, &g->ring, &p);
 	if (r == 0 && !(p.features & IORING_FEAT_FAST_POLL))
 		ur_note("this kernel lacks IORING_FEAT_FAST_POLL: socket waits go through "
@@ -1099,6 +1134,7 @@ static int ur_group_init(struct xt_group *xg)
 		        "xiscsi transport uring: provided buffer rings are not available (%s); "
 		        "this kernel is too old for the uring backend (5.19 or later), use tcp\n",
 		        strerror(-r));
+		ur_group_fini(xg); /* xt_group_new() does not call it when init fails */
 		return r == -EINVAL ? -EOPNOTSUPP : r;
 	}
 	probe = io_uring_get_probe_ring(&g->ring);
@@ -1132,6 +1168,8 @@ static void ur_group_fini(struct xt_group *xg)
 
 	/* Exiting the ring cancels what is in flight; only then may the
 	 * memory the kernel writes into go. */
+	if (g->sqpoll)
+		sq_group_del(g);
 	if (g->ring_ok)
 		io_uring_queue_exit(&g->ring);
 	while ((s = g->socks)) {

@@ -520,6 +520,10 @@ int main(int argc, char **argv)
 			baseline = true;
 		else if (strcmp(argv[i], "--busy-poll") == 0)
 			xt_opt_set(&gopts, NULL, "busy-poll", NULL);
+		else if (strncmp(argv[i], "--busy-poll=", 12) == 0) {
+			if (xt_opt_set(&gopts, NULL, "busy-poll", argv[i] + 12))
+				usage();
+		}
 		else if (strncmp(argv[i], "--", 2) == 0 && i + 1 < argc &&
 		         xt_opt_set(&gopts, NULL, argv[i] + 2, argv[i + 1]) == 0)
 			i++;
