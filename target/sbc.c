@@ -374,6 +374,9 @@ int sbc_write_same(struct tgt_lu *lu, struct scsi_task *t)
 		return scsi_task_bad_cdb(t, 1, 7);
 	if (!sixteen && (cdb[1] & 0x01))
 		return scsi_task_bad_cdb(t, 1, 0);
+	/* UNMAP needs LBPWS/LBPWS10, i.e. a thin profile (SBC-4 5.49). */
+	if ((cdb[1] & WS_UNMAP) && !lu->thin)
+		return scsi_task_bad_cdb(t, 1, 3);
 	/* ANCHOR: anchored extents are not supported (ANC_SUP is zero). */
 	if (cdb[1] & WS_ANCHOR)
 		return scsi_task_bad_cdb(t, 1, 4);

@@ -404,6 +404,17 @@ static void test_write_same(void **state)
 	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 16, blk, sizeof(blk), NULL, 0, &t),
 	                 SAM_STAT_CHECK_CONDITION);
 	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	/* On a fully provisioned LU the UNMAP bit is an invalid field. */
+	{
+		struct tgt_lu *thick = open_ready_lu("ram:1M");
+		uint8_t c2[16] = {WRITE_SAME_16, 0x08};
+
+		put_be32(c2 + 10, 1);
+		assert_int_equal(run_cdb(thick, NEXUS_A, c2, 16, blk, sizeof(blk), NULL, 0, &t),
+		                 SAM_STAT_CHECK_CONDITION);
+		assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+		tgt_lu_close(thick);
+	}
 	/* UNMAP + NDOB over a whole granule deallocates it. */
 	assert_int_equal(do_rw16(lu, WRITE_16, 0, 1, 0, blk, sizeof(blk), &t), SAM_STAT_GOOD);
 	cdb[1] = 0x08 | 0x01;
