@@ -4,6 +4,12 @@ INI_IT = \
 	tests/integration/ini-tgtd-reconnect.sh \
 	tests/integration/ini-tgtd-discovery.sh \
 	tests/integration/ini-tgtd-chap.sh \
+	tests/integration/ini-tgtd-api.sh \
 	tests/integration/ini-xtgtd-io.sh
 TESTS += $(INI_IT)
 EXTRA_DIST += $(INI_IT) tests/integration/ini-lib.sh
+
+# The asynchronous API exercised by ini-tgtd-api.sh, through the public header only.
+check_PROGRAMS += tests/integration/ini-api
+tests_integration_ini_api_SOURCES = tests/integration/ini-api.c
+tests_integration_ini_api_LDADD = initiator/libxiscsi.la
