@@ -121,6 +121,7 @@ struct xiscsi_session {
 	struct xiscsi_cmd *pend_head, *pend_tail; /* waiting for a slot or the window */
 	unsigned npending;
 	struct ini_pdu *free_pdus;
+	unsigned pdus_out; /* queued to the transport, completion not yet seen */
 	uint32_t next_tag; /* for session PDUs (NOP, text, TMF, logout) */
 
 	/* keep-alive */

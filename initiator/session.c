@@ -99,6 +99,11 @@ int xiscsi_loop_post(struct xiscsi_loop *loop, void (*fn)(void *arg), void *arg)
 	return xt_group_post(loop->g, fn, arg);
 }
 
+const char *xiscsi_transport_why(const char *name)
+{
+	return xt_backend_why(name);
+}
+
 const char *xiscsi_loop_transport(const struct xiscsi_loop *loop)
 {
 	return xt_group_backend(loop->g);
@@ -295,11 +300,11 @@ void xiscsi_session_free(struct xiscsi_session *s)
 	fail_session_ops(s, -ECANCELED);
 	ini_tasks_fail_all(s, -ECANCELED);
 	/*
-	 * PDUs still queued in the transport point at tasks: the group frees
-	 * them with the connection; their completions find no session, so
-	 * poll once to let the aborted sends complete before freeing.
+	 * PDUs still queued in the transport point at the session: the group
+	 * cancels them when it reaps the aborted connection at the end of a
+	 * poll, so poll until their completions have run (a few rounds).
 	 */
-	for (int i = 0; i < 4 && s->active; i++)
+	for (int i = 0; i < 8 && s->pdus_out; i++)
 		xt_group_poll(s->loop->g, 64, 0);
 	ini_tasks_free(s);
 	ini_opts_free(s);

@@ -94,6 +94,7 @@ int ini_pdu_send(struct xiscsi_session *s, struct ini_pdu *p, const struct iovec
 		goto out;
 	if (p->task)
 		p->task->sends++;
+	s->pdus_out++;
 	xt_conn_count_pdus(s->conn, 0, 1);
 	return 0;
 out:
@@ -282,6 +283,7 @@ static void pdu_sent(struct xt_conn *c, struct xt_send_req *req, int status)
 
 	(void)c;
 	(void)status; /* a failed send is followed by on_error, which handles the tasks */
+	s->pdus_out--;
 	ini_pdu_put(s, p);
 	if (!t)
 		return;

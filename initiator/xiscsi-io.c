@@ -293,8 +293,11 @@ static int open_session(struct ctx *c, const struct args *a)
 	xiscsi_set_log_level(a->verbose);
 	err = xiscsi_loop_new(a->transport, &c->loop);
 	if (err) {
+		const char *why =
+		        err == -ENOENT && a->transport ? xiscsi_transport_why(a->transport) : NULL;
+
 		fprintf(stderr, "%s: transport %s: %s\n", prog, a->transport ? a->transport : "tcp",
-		        strerror(-err));
+		        why ? why : strerror(-err));
 		return EXIT_USAGE;
 	}
 	err = xiscsi_session_new(c->loop, &c->o, &c->s);

@@ -67,6 +67,9 @@ int xiscsi_loop_next_timeout_ms(struct xiscsi_loop *loop);
 /* Run fn(arg) on the loop's thread. The one call safe from any thread. */
 int xiscsi_loop_post(struct xiscsi_loop *loop, void (*fn)(void *arg), void *arg);
 
+/* Why a transport backend cannot be used here ("not built", ...), NULL when it can. */
+const char *xiscsi_transport_why(const char *name);
+
 /* The name of the loop's transport backend. */
 const char *xiscsi_loop_transport(const struct xiscsi_loop *loop);
 
