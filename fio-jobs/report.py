@@ -4,7 +4,7 @@ and plot.png.
 
 Input (written by fio-jobs/run-bench): runs.tsv (one line per fio run: target,
 engine, job, exit status, target CPU ticks, wall ms, fio JSON path),
-iperf3.json (optional), notes.txt. Every figure is also given as a ratio
+iperf3-before.json and iperf3-after.json (optional), notes.txt. Every figure is also given as a ratio
 against the peer measured in the same run: tgtd as the target (same engine,
 same job), libiscsi as the initiator (same target, same job) and iperf3's
 single TCP stream as the limit for bandwidth.
@@ -110,13 +110,16 @@ def main(out):
             row["ini_us_per_io"] = row["ini_cpu_s"] * 1e6 / ios if ios else None
             rows.append(row)
 
-    tcp_mbps = None
-    try:
-        with open(os.path.join(out, "iperf3.json")) as f:
-            ip = json.load(f)
-        tcp_mbps = ip["end"]["sum_received"]["bits_per_second"] / 8e6
-    except (OSError, ValueError, KeyError):
-        pass
+    # The better of iperf3's runs before and after the matrix.
+    tcp_runs = {}
+    for tag in ("before", "after"):
+        try:
+            with open(os.path.join(out, f"iperf3-{tag}.json")) as f:
+                ip = json.load(f)
+            tcp_runs[tag] = ip["end"]["sum_received"]["bits_per_second"] / 8e6
+        except (OSError, ValueError, KeyError):
+            pass
+    tcp_mbps = max(tcp_runs.values()) if tcp_runs else None
 
     index = {(r["target"], r["engine"], r["job"]): r for r in rows}
     for r in rows:
@@ -140,7 +143,7 @@ def main(out):
             w.writerow(["" if r.get(c) is None else (f"{r[c]:.4g}" if isinstance(r[c], float) else r[c])
                         for c in cols])
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"tcp_single_stream_MBps": tcp_mbps, "rows": rows}, f, indent=1)
+        json.dump({"tcp_single_stream_MBps": tcp_mbps, "tcp_runs_MBps": tcp_runs, "rows": rows}, f, indent=1)
 
     md = [f"# run-bench results ({os.path.basename(out)})", ""]
     try:
@@ -149,7 +152,8 @@ def main(out):
     except OSError:
         pass
     md.append("Raw TCP, iperf3 one stream over loopback: " +
-              (f"{tcp_mbps:,.0f} MB/s" if tcp_mbps else "not measured"))
+              (f"{tcp_mbps:,.0f} MB/s (" + ", ".join(f"{k} {v:,.0f}" for k, v in tcp_runs.items()) +
+               "; the better is the limit)" if tcp_mbps else "not measured"))
     md.append("")
     try:
         with open(os.path.join(out, "xt_bench.txt")) as f:
