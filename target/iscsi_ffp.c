@@ -486,8 +486,8 @@ int tgt_ffp_place(struct tgt_conn *c, const struct pdu_in *pdu, uint8_t **dst)
 
 		/* The checks tgt_ffp_pdu repeats; here they only decide whether
 		 * the payload may land in the task's buffer. */
-		if (!t || t->state != TGT_TASK_DATA_OUT || off != t->received ||
-		    pdu->data_len > t->write_len - t->received)
+		if (!t || (t->state != TGT_TASK_DATA_OUT && t->state != TGT_TASK_PENDING) ||
+		    off != t->received || pdu->data_len > t->write_len - t->received)
 			return 0;
 		*dst = t->buf + off;
 	}
@@ -624,7 +624,9 @@ static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 	uint32_t ttt = be32toh(d->bhsdo_ttt);
 	bool final = d->bhsdo_flags & ISCSI_FLAG_FINAL;
 
-	if (!t || t->state != TGT_TASK_DATA_OUT)
+	/* Unsolicited data may come for a command still waiting for its
+	 * CmdSN turn (PENDING): it is kept, the command runs in order. */
+	if (!t || (t->state != TGT_TASK_DATA_OUT && t->state != TGT_TASK_PENDING))
 		return reject(c, pdu->bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 	if (pdu->status == -EBADMSG) {
 		/* 7.8: Reject; at ERL 0 the data cannot be asked for again, so
@@ -643,7 +645,12 @@ static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 	/* 11.7.5: DataSN counts the PDUs of each sequence (the unsolicited
 	 * burst, or one R2T) from 0. A gap cannot be asked for again at
 	 * ERL 0: the command fails now with the Data-Out rejected. */
-	if (be32toh(d->bhsdo_datasn) != t->datasn_expect) {
+	if (be32toh(d->bhsdo_datasn) != t->datasn_expect && t->state == TGT_TASK_PENDING) {
+		/* Not yet in the task set: it fails when its turn comes, and
+		 * the CmdSN window does not stall on it. */
+		reject(c, pdu->bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		t->digest_error = true;
+	} else if (be32toh(d->bhsdo_datasn) != t->datasn_expect) {
 		log_info("conn %s: Data-Out DataSN %u, expected %u: command failed", c->peer,
 		         be32toh(d->bhsdo_datasn), t->datasn_expect);
 		reject(c, pdu->bhs, ISCSI_REJECT_PROTOCOL_ERROR);
@@ -675,6 +682,8 @@ static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 	/* The unsolicited burst ends at FirstBurstLength even without F. */
 	if (t->unsol_open && t->received >= t->unsol_limit)
 		t->unsol_open = false;
+	if (t->state == TGT_TASK_PENDING)
+		return 0; /* task_maybe_ready() runs it when its turn comes */
 	if (t->received >= t->write_len) {
 		task_exec(t);
 		return 0;
