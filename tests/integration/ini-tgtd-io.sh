@@ -75,6 +75,17 @@ out=$("$XIO" "$TGT_URL" load --rw randwrite --bs 64k --qd 8 --count 2000 --verif
 echo "$out" | grep -q '^verify: [0-9]* acknowledged writes read back intact' ||
 	xi_fail "load randwrite --verify: $out"
 
+# Unsolicited Data-Out: with InitialR2T=No and FirstBurstLength 256 KiB a
+# 1 MiB write is 64 KiB immediate, 192 KiB unsolicited Data-Out, then R2Ts.
+tgtadm_ --op update --mode target --tid 1 -n InitialR2T -v No
+tgtadm_ --op update --mode target --tid 1 -n FirstBurstLength -v 262144
+tgtadm_ --op update --mode target --tid 1 -n MaxRecvDataSegmentLength -v 65536
+out=$("$XIO" -vv "$TGT_URL" load --rw randwrite --bs 1M --qd 4 --count 100 --verify 2>&1) ||
+	xi_fail "unsolicited data load: $out"
+echo "$out" | grep -q 'InitialR2T 0' || xi_fail "InitialR2T=No was not negotiated: $out"
+echo "$out" | grep -q '^verify: [0-9]* acknowledged writes read back intact' ||
+	xi_fail "unsolicited data verify: $out"
+
 # Usage errors are named and exit 1.
 "$XIO" "$TGT_URL" load --qd zero 2>"$XI_TMP/err.txt"
 [ $? -eq 1 ] && grep -q -- "--qd wants" "$XI_TMP/err.txt" || xi_fail "bad --qd not reported"
