@@ -30,7 +30,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "transport/transport.h"
@@ -116,7 +115,6 @@ struct uring_group {
 	struct io_uring ring;
 	bool ring_ok, sqpoll, zc;
 	bool zc_loopback; /* the threshold was chosen by the caller: loopback too */
-	bool enabled;     /* the ring was created disabled; the polling thread enables it */
 	unsigned zc_threshold;
 	struct ur_op wake_op;
 	uint64_t wake_val;
@@ -167,33 +165,20 @@ static struct io_uring_sqe *ur_sqe(struct uring_group *g)
 
 	/* Full: submit what is there and take the next. Bounded; the kernel
 	 * consumes the whole SQ on each submit (SQPOLL: when its thread runs). */
-	for (i = 0; !sqe && g->enabled && i < 1000; i++) {
+	for (i = 0; !sqe && i < 1000; i++) {
 		g->base.stats.syscalls++;
 		io_uring_submit(&g->ring);
+		/* SQPOLL: room comes when the kernel thread has taken entries. */
+		if (g->sqpoll && !io_uring_sq_space_left(&g->ring)) {
+			g->base.stats.syscalls++;
+			io_uring_sqring_wait(&g->ring);
+		}
 		sqe = io_uring_get_sqe(&g->ring);
 	}
 	return sqe;
 }
 
-/* The ring starts disabled so that the thread that polls, not the one
- * that created the group, becomes its single issuer. */
-static int ur_enable(struct uring_group *g)
-{
-	int r;
-
-	if (g->enabled)
-		return 0;
-	g->base.stats.syscalls++;
-	/* liburing 2.3 declares io_uring_enable_rings() but does not export it. */
-	r = (int)syscall(__NR_io_uring_register, g->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
-	                 NULL, 0);
-	if (r < 0)
-		return -errno;
-	g->enabled = true;
-	return 0;
-}
-
-/* With DEFER_TASKRUN or COOP_TASKRUN the kernel raises IORING_SQ_TASKRUN
+/* With COOP_TASKRUN (and TASKRUN_FLAG) the kernel raises IORING_SQ_TASKRUN
  * when completions wait for us to enter instead of interrupting us. */
 static bool taskrun_pending(struct uring_group *g)
 {
@@ -216,8 +201,6 @@ static int ur_submit(struct uring_group *g)
 {
 	int r;
 
-	if (!g->enabled)
-		return 0; /* queued; the first poll submits */
 	if (!sq_needs_enter(g))
 		return 0;
 	g->base.stats.syscalls++;
@@ -1111,10 +1094,11 @@ static int ring_try(struct uring_group *g, unsigned flags, unsigned idle)
 	return r;
 }
 
-/* Interrupt mode: completions are run when we enter to wait
- * (DEFER_TASKRUN, 6.1), or at least without an interrupt of a running
- * thread (COOP_TASKRUN, 5.19): in a VM every such interrupt is an IPI,
- * and that cost dominates small requests. */
+/* Interrupt mode: completions run without interrupting a running thread
+ * (COOP_TASKRUN, 5.19); in a VM each such interrupt is an IPI. Not
+ * DEFER_TASKRUN: it binds the ring to one issuer thread (a group may be
+ * made on one thread and polled on another), and completions it defers
+ * do not make the ring descriptor readable, which XT_CAP_GROUP_FD needs. */
 static int ring_init(struct uring_group *g)
 {
 	unsigned idle = g->base.opts.sqpoll_idle_ms;
@@ -1126,26 +1110,22 @@ static int ring_init(struct uring_group *g)
 	if (idle) {
 		r = ring_try(g, IORING_SETUP_SQPOLL, idle);
 		if (r == 0) {
-			g->sqpoll = g->enabled = true;
+			g->sqpoll = true;
 			return 0;
 		}
 		ur_note("SQPOLL refused by the kernel; this group runs in interrupt mode "
 		        "(one io_uring_enter per poll)");
 	}
 	r = ring_try(g, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, 0);
-	if (r == 0) {
-		g->enabled = true;
+	if (r == 0)
 		return 0;
-	}
 	if (r != -EINVAL)
 		goto fail;
 	ur_note("no IORING_SETUP_COOP_TASKRUN (kernel before 5.19): completions "
 	        "interrupt the polling thread");
 	r = ring_try(g, 0, 0);
-	if (r == 0) {
-		g->enabled = true;
+	if (r == 0)
 		return 0;
-	}
 fail:
 	why = disabled_why();
 	fprintf(stderr, "xiscsi transport uring: cannot create an io_uring: %s%s%s\n", strerror(-r),
@@ -1340,9 +1320,6 @@ static int ur_poll(struct xt_group *xg, int budget, int timeout_ms)
 	unsigned flags;
 	int n, res, r, i;
 
-	r = ur_enable(g);
-	if (r < 0)
-		return r;
 	n = service_dirty(g);
 	if (n)
 		timeout_ms = 0;
