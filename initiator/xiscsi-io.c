@@ -51,7 +51,9 @@ struct args {
 	bool verify;
 	bool quiet;
 	int verbose;
-	int page; /* -1: standard inquiry + VPD list */
+	int page;       /* -1: standard inquiry + VPD list */
+	char *sets[32]; /* --set KEY=VALUE, applied in order */
+	int nsets;
 	const char *url;
 	const char *cmd;
 	char **pos; /* command arguments */
@@ -84,11 +86,16 @@ static void usage(FILE *f)
 	        "  compare LBA COUNT -i FILE         LUN blocks against FILE\n"
 	        "  verify-pattern LBA COUNT --pattern BYTE\n"
 	        "  load | bench [--rw read|write|randread|randwrite] [--bs 4k] [--qd 32]\n"
-	        "               [--time 5s | --count N] [--json]\n"
+	        "               [--time 5s | --count N] [--json] [--verify]\n"
+	        "               --verify (writes): stamp every block, read each acknowledged\n"
+	        "               write back at the end and check it\n"
 	        "options:\n"
 	        "  --transport NAME       tcp, uring, xdp (default: tcp or $XISCSI_TRANSPORT)\n"
 	        "  --initiator-name IQN   our iSCSI name\n"
 	        "  -d, --digests WHICH    none, header, data, both (CRC32C)\n"
+	        "      --set KEY=VALUE    any login key (MaxBurstLength=...) or library setting\n"
+	        "                         (queue_depth, nop_interval_ms, reconnect_timeout_ms, "
+	        "...)\n"
 	        "  -v, --verbose          library diagnostics (twice: debug)\n"
 	        "  -q, --quiet            no progress line\n"
 	        "  -h, --help\n"
@@ -122,6 +129,7 @@ enum {
 	OPT_JSON,
 	OPT_PAGE,
 	OPT_VERIFY,
+	OPT_SET,
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -144,6 +152,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	        {"json", no_argument, NULL, OPT_JSON},
 	        {"page", required_argument, NULL, OPT_PAGE},
 	        {"verify", no_argument, NULL, OPT_VERIFY},
+	        {"set", required_argument, NULL, OPT_SET},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"help", no_argument, NULL, 'h'},
@@ -229,6 +238,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_VERIFY:
 			a->verify = true;
 			break;
+		case OPT_SET:
+			if (!strchr(optarg, '=') || a->nsets >= 32)
+				return bad("--set wants KEY=VALUE (at most 32), not '%s'", optarg);
+			a->sets[a->nsets++] = optarg;
+			break;
 		case OPT_PAGE:
 			if (cli_u64(optarg, 0, 255, &v))
 				return bad("--page wants a VPD page number 0..255, not '%s'",
@@ -287,6 +301,21 @@ static int open_session(struct ctx *c, const struct args *a)
 			return bad("-d wants none, header, data or both, not '%s'", a->digests);
 		c->o.header_digest = h ? XISCSI_DIGEST_CRC32C : XISCSI_DIGEST_NONE;
 		c->o.data_digest = d ? XISCSI_DIGEST_CRC32C : XISCSI_DIGEST_NONE;
+	}
+	for (int i = 0; i < a->nsets; i++) {
+		char key[128];
+		const char *eq = strchr(a->sets[i], '=');
+		size_t kl = (size_t)(eq - a->sets[i]);
+
+		if (kl >= sizeof(key))
+			return bad("--set: key too long in '%s'", a->sets[i]);
+		memcpy(key, a->sets[i], kl);
+		key[kl] = '\0';
+		err = xiscsi_opts_set(&c->o, key, eq + 1);
+		if (err == -ENOENT)
+			return bad("--set: unknown key '%s'", key);
+		if (err)
+			return bad("--set: bad value for %s: '%s'", key, eq + 1);
 	}
 	if (a->qd > c->o.queue_depth)
 		c->o.queue_depth = (uint32_t)a->qd;

@@ -38,4 +38,21 @@ if command -v ss >/dev/null 2>&1 && ss -K dst 127.0.0.1 dport = 1 >/dev/null 2>&
 else
 	echo "note: ss -K not available (kernel without CONFIG_INET_DIAG_DESTROY), restart case only"
 fi
+
+# A target that never comes back: the session gives up after the limit the
+# caller set and every command in flight fails with a clear status; none
+# hangs, none is dropped silently (the load counts each completion).
+"$XIO" -v --set reconnect_timeout_ms=1500 --set reconnect_max_ms=300 "$TGT_URL" load \
+	--rw randwrite --bs 4k --qd 16 --time 30s >"$XI_TMP/load3.log" 2>&1 &
+load=$!
+sleep 1.5
+ini_tgtd_kill
+start=$SECONDS
+wait "$load"
+rc=$?
+cat "$XI_TMP/load3.log"
+[ $rc -eq 3 ] || xi_fail "a load against a dead target exited $rc, want 3 (SCSI/command errors)"
+[ $((SECONDS - start)) -lt 20 ] || xi_fail "giving up took $((SECONDS - start)) s"
+grep -q "timed out reconnecting" "$XI_TMP/load3.log" ||
+	xi_fail "the failed commands do not say why"
 exit 0
