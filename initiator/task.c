@@ -517,7 +517,13 @@ void ini_rx_sn(struct xiscsi_session *s, uint32_t statsn_be, uint32_t exp_be, ui
 
 	if (advance_statsn && serial_ge(statsn + 1, s->exp_statsn))
 		s->exp_statsn = statsn + 1;
-	ini_window_update(&s->win, be32toh(exp_be), be32toh(max_be));
+	/*
+	 * Any target PDU may open the window (a NOP-In, an R2T), not only a
+	 * response that frees a task: send what waited for it now, or it
+	 * waits for a response that may never come.
+	 */
+	if (ini_window_update(&s->win, be32toh(exp_be), be32toh(max_be)) && s->pend_head)
+		ini_tasks_kick(s);
 }
 
 /* Where a Data-In's payload goes: straight into the caller's buffer when it is contiguous there. */

@@ -5,6 +5,7 @@
  * spell, LUN reset and ABORT TASK, logout. Exit 0 pass, 1 fail.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,36 @@ int main(int argc, char **argv)
 		CHECK(done == 1, "aborted command never completed");
 		CHECK(rc != 0 || resp == XISCSI_TMF_COMPLETE || resp == XISCSI_TMF_NO_TASK,
 		      "abort response %d", resp);
+	}
+
+	/*
+	 * Another event loop drives ours: poll(2) on xiscsi_loop_fd(), then a
+	 * non-blocking xiscsi_loop_poll(), until a read completes.
+	 */
+	{
+		int fd = xiscsi_loop_fd(loop);
+
+		CHECK(fd >= 0 || fd == -ENOTSUP, "loop fd: %d", fd);
+		if (fd >= 0) {
+			done = 0;
+			memset(&ios[1].cmd, 0, sizeof(ios[1].cmd));
+			ios[1].cmd.lun = lun;
+			xiscsi_cdb_read16(&ios[1].cmd, 8, 8, false);
+			ios[1].cmd.iov = ios[1].iov;
+			ios[1].cmd.iovcnt = 3;
+			ios[1].cmd.cb = io_done;
+			ios[1].cmd.priv = &ios[1];
+			CHECK(xiscsi_submit(s, &ios[1].cmd) == 0, "submit under poll(2)");
+			for (int i = 0; i < 200 && done < 1; i++) {
+				struct pollfd pfd = {.fd = fd, .events = POLLIN};
+				int t = xiscsi_loop_next_timeout_ms(loop);
+
+				poll(&pfd, 1, t < 0 || t > 50 ? 50 : t);
+				xiscsi_loop_poll(loop, 0, 0);
+			}
+			CHECK(done == 1 && xiscsi_cmd_ok(&ios[1].cmd),
+			      "read driven by an outside poll(2) did not complete");
+		}
 	}
 
 	CHECK(xiscsi_session_logout_sync(s) == 0, "logout");
