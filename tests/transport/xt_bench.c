@@ -309,7 +309,8 @@ static void run_transport(void)
 	struct xt_group_stats s0, s1;
 	int err;
 
-	if ((err = xt_group_new(backend, &gopts, &sg)) || (err = xt_group_new(backend, &gopts, &cg)))
+	if ((err = xt_group_new(backend, &gopts, &sg)) ||
+	    (err = xt_group_new(backend, &gopts, &cg)))
 		die(xt_backend_why(backend) ? xt_backend_why(backend) : "group", err);
 	if ((err = xt_addr_parse(addr_str, 0, &ss, &len)))
 		die("address", err);
@@ -473,10 +474,11 @@ static void run_baseline(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: xt_bench [--backend B] [--addr A] [--seconds S] stream [--size N]\n"
-	                "       xt_bench [--backend B] [--addr A] [--seconds S] pingpong "
-	                "[--depth N] [--size N] [--baseline]\n"
-	                "transport options (both groups):\n%s",
+	fprintf(stderr,
+	        "usage: xt_bench [--backend B] [--addr A] [--seconds S] stream [--size N]\n"
+	        "       xt_bench [--backend B] [--addr A] [--seconds S] pingpong "
+	        "[--depth N] [--size N] [--baseline]\n"
+	        "transport options (both groups):\n%s",
 	        xt_opt_help);
 	exit(2);
 }
@@ -523,9 +525,8 @@ int main(int argc, char **argv)
 		else if (strncmp(argv[i], "--busy-poll=", 12) == 0) {
 			if (xt_opt_set(&gopts, NULL, "busy-poll", argv[i] + 12))
 				usage();
-		}
-		else if (strncmp(argv[i], "--", 2) == 0 && i + 1 < argc &&
-		         xt_opt_set(&gopts, NULL, argv[i] + 2, argv[i + 1]) == 0)
+		} else if (strncmp(argv[i], "--", 2) == 0 && i + 1 < argc &&
+		           xt_opt_set(&gopts, NULL, argv[i] + 2, argv[i + 1]) == 0)
 			i++;
 		else if (!mode &&
 		         (strcmp(argv[i], "stream") == 0 || strcmp(argv[i], "pingpong") == 0))
