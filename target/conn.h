@@ -127,6 +127,9 @@ int tgt_login_pdu(struct tgt_conn *c, struct pdu_in *pdu);
 void tgt_login_free(struct tgt_conn *c);
 int tgt_ffp_place(struct tgt_conn *c, const struct pdu_in *pdu, uint8_t **dst);
 int tgt_ffp_pdu(struct tgt_conn *c, struct pdu_in *pdu);
+/* Tell the initiator the target is about to drop the connection (Async
+ * Message, RFC 7143 11.9): at shutdown, before the close. */
+void tgt_ffp_announce_drop(struct tgt_conn *c);
 /* "ABORT TASK" ... for logs. */
 const char *tgt_tmf_name(uint8_t fn);
 /* Target-initiated NOP-In ping (RFC 7143 11.19, TTT not reserved). */

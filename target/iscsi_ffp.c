@@ -764,6 +764,31 @@ void tgt_ffp_send_ping(struct tgt_conn *c, uint64_t now_ms)
 	tgt_tx_send(c, tx, NULL, 0);
 }
 
+void tgt_ffp_announce_drop(struct tgt_conn *c)
+{
+	struct iscsi_bhs_async_message *am;
+	struct tgt_tx *tx;
+
+	if (c->state != TGT_CONN_FFP || !c->sess || c->closing)
+		return;
+	tx = tgt_tx_get(c);
+	if (!tx)
+		return;
+	/* 11.9.1 event 2: the target drops this connection; Parameter1 is its
+	 * CID, Parameter2 Time2Wait, Parameter3 Time2Retain (no allegiance
+	 * kept at ERL 0). */
+	am = (struct iscsi_bhs_async_message *)&tx->bhs;
+	am->bhsam_opcode = ISCSI_OP_ASYNC_MSG;
+	am->bhsam_flags = ISCSI_FLAG_FINAL;
+	am->bhsam_itt = ISCSI_RESERVED_TAG;
+	fill_sn(c, &am->bhsam_statsn, &am->bhsam_expcmdsn, &am->bhsam_maxcmdsn, true);
+	am->bhsam_async_event = ISCSI_ASYNC_CONNECTION_DROP;
+	am->bhsam_parameter1 = htobe16(c->cid);
+	am->bhsam_parameter2 = htobe16(XI_DEFAULT_TIME2WAIT);
+	am->bhsam_parameter3 = 0;
+	tgt_tx_send(c, tx, NULL, 0);
+}
+
 /* ---- Task Management (RFC 7143 11.5, 11.6; SAM-5 7) ---- */
 
 /* Abort t. A task in the SCSI layer is only marked: its completion frees

@@ -46,8 +46,10 @@ static void thread_tick(struct xt_timer *tm, void *arg)
 			if (c->closing)
 				continue;
 			if (!c->sess || (c->sess->nexec == 0 && !c->sends_in_flight) ||
-			    now >= th->drain_deadline_ms)
+			    now >= th->drain_deadline_ms) {
+				tgt_ffp_announce_drop(c);
 				tgt_conn_close(c, "shutting down");
+			}
 			continue;
 		}
 		tgt_conn_tick(c, now);
