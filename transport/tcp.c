@@ -175,28 +175,12 @@ static void conn_flush(struct tcp_conn *tc)
 	struct xt_conn *c = &tc->base;
 	struct tcp_group *g = TG(c->g);
 	struct msghdr msg = {.msg_iov = g->iov};
-	struct xt_send_req *r;
-	size_t total, left;
+	size_t total;
 	ssize_t n;
-	unsigned i, k, round;
+	unsigned k, round;
 
 	for (round = 0; round < TCP_WRITES_MAX && c->sq_head; round++) {
-		total = 0;
-		k = 0;
-		for (r = c->sq_head; r && k < TCP_IOV_MAX; r = r->next) {
-			size_t skip = r->done;
-
-			for (i = 0; i < r->iovcnt && k < TCP_IOV_MAX; i++) {
-				if (skip >= r->iov[i].iov_len) {
-					skip -= r->iov[i].iov_len;
-					continue;
-				}
-				g->iov[k].iov_base = (uint8_t *)r->iov[i].iov_base + skip;
-				g->iov[k].iov_len = r->iov[i].iov_len - skip;
-				total += g->iov[k++].iov_len;
-				skip = 0;
-			}
-		}
+		k = xt_conn_gather(c, g->iov, TCP_IOV_MAX, &total);
 		msg.msg_iovlen = k;
 		g->base.stats.syscalls++;
 		c->stats.tx_calls++;
@@ -212,15 +196,7 @@ static void conn_flush(struct tcp_conn *tc)
 			conn_fail(tc, -errno);
 			return;
 		}
-		c->stats.tx_bytes += n;
-		g->base.stats.tx_bytes += n;
-		for (left = n, r = c->sq_head; r && left; r = r->next) {
-			size_t take = r->len - r->done < left ? r->len - r->done : left;
-
-			r->done += take;
-			left -= take;
-		}
-		xt_conn_complete_sends(c);
+		xt_conn_sent(c, (size_t)n);
 		if (c->state == XT_CONN_DEAD || c->state == XT_CONN_FAILED)
 			return;
 		if ((size_t)n < total) { /* the socket buffer is full: wait */

@@ -561,6 +561,45 @@ void xt_conn_complete_sends(struct xt_conn *c)
 	}
 }
 
+unsigned xt_conn_gather(const struct xt_conn *c, struct iovec *iov, unsigned max, size_t *total)
+{
+	const struct xt_send_req *r;
+	unsigned i, k = 0;
+
+	*total = 0;
+	for (r = c->sq_head; r && k < max; r = r->next) {
+		size_t skip = r->done;
+
+		for (i = 0; i < r->iovcnt && k < max; i++) {
+			if (skip >= r->iov[i].iov_len) {
+				skip -= r->iov[i].iov_len;
+				continue;
+			}
+			iov[k].iov_base = (uint8_t *)r->iov[i].iov_base + skip;
+			iov[k].iov_len = r->iov[i].iov_len - skip;
+			*total += iov[k++].iov_len;
+			skip = 0;
+		}
+	}
+	return k;
+}
+
+void xt_conn_sent(struct xt_conn *c, size_t n)
+{
+	struct xt_send_req *r;
+	size_t left;
+
+	c->stats.tx_bytes += n;
+	c->g->stats.tx_bytes += n;
+	for (left = n, r = c->sq_head; r && left; r = r->next) {
+		size_t take = r->len - r->done < left ? r->len - r->done : left;
+
+		r->done += take;
+		left -= take;
+	}
+	xt_conn_complete_sends(c);
+}
+
 void xt_conn_fail(struct xt_conn *c, int err)
 {
 	enum xt_conn_state was = c->state;

@@ -454,6 +454,11 @@ char *xt_addr_format(const struct sockaddr *sa, char *buf, size_t buflen);
 void xt_conn_fail(struct xt_conn *c, int err);
 /* Pop the sends that are fully done and run their callbacks (status 0). */
 void xt_conn_complete_sends(struct xt_conn *c);
+/* Fill iov (at most max entries) with the queued bytes not yet handed to
+ * the network, in order; *total gets their sum. Returns the entries used. */
+unsigned xt_conn_gather(const struct xt_conn *c, struct iovec *iov, unsigned max, size_t *total);
+/* n bytes of the gathered queue left: count them and complete what is done. */
+void xt_conn_sent(struct xt_conn *c, size_t n);
 /* Move c to the dead list; it is freed after the current poll's callbacks. */
 void xt_conn_reap_later(struct xt_conn *c);
 /* Allocate a connection of the backend's size, linked into g. */

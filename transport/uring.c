@@ -575,23 +575,6 @@ static void on_recv_cqe(struct uring_group *g, struct ur_sock *s, int res, unsig
 
 /* ---- send ---- */
 
-static void send_account(struct uring_conn *uc, size_t n)
-{
-	struct xt_conn *c = &uc->base;
-	struct xt_send_req *r;
-	size_t left;
-
-	c->stats.tx_bytes += n;
-	c->g->stats.tx_bytes += n;
-	for (left = n, r = c->sq_head; r && left; r = r->next) {
-		size_t take = r->len - r->done < left ? r->len - r->done : left;
-
-		r->done += take;
-		left -= take;
-	}
-	xt_conn_complete_sends(c);
-}
-
 /* One SQE for everything queued: the batch of this poll goes out together. */
 static void send_flush(struct uring_conn *uc)
 {
@@ -599,26 +582,12 @@ static void send_flush(struct uring_conn *uc)
 	struct uring_group *g = UG(c->g);
 	struct ur_sock *s = uc->s;
 	struct io_uring_sqe *sqe;
-	struct xt_send_req *r;
-	size_t total = 0;
-	unsigned i, k = 0;
+	size_t total;
+	unsigned k;
 
 	if (uc->send_busy || uc->connecting)
 		return;
-	for (r = c->sq_head; r && k < UR_IOV_MAX; r = r->next) {
-		size_t skip = r->done;
-
-		for (i = 0; i < r->iovcnt && k < UR_IOV_MAX; i++) {
-			if (skip >= r->iov[i].iov_len) {
-				skip -= r->iov[i].iov_len;
-				continue;
-			}
-			s->iov[k].iov_base = (uint8_t *)r->iov[i].iov_base + skip;
-			s->iov[k].iov_len = r->iov[i].iov_len - skip;
-			total += s->iov[k++].iov_len;
-			skip = 0;
-		}
-	}
+	k = xt_conn_gather(c, s->iov, UR_IOV_MAX, &total);
 	if (!k) {
 		if (c->shut_wr && !uc->shut_done) {
 			uc->shut_done = true;
@@ -658,7 +627,7 @@ static void send_done(struct uring_conn *uc, int res)
 		conn_fail(uc, res == -ECANCELED ? -EPIPE : res);
 		return;
 	}
-	send_account(uc, (size_t)res);
+	xt_conn_sent(c, (size_t)res);
 	if (c->state == XT_CONN_OPEN || c->state == XT_CONN_CLOSING)
 		kick(uc);
 }
