@@ -65,7 +65,7 @@ enum ini_conn_state {
 	INI_CONN_LOGOUT,
 };
 
-struct ini_login; /* initiator/login.c */
+struct login_ini; /* lib/login.h */
 
 struct ini_text {
 	bool busy;
@@ -110,7 +110,7 @@ struct xiscsi_session {
 	uint32_t exp_statsn;
 	struct ini_window win;
 	uint16_t cid;
-	struct ini_login *login;
+	struct login_ini *login; /* the login state machine, until full feature phase */
 	uint32_t login_itt;
 
 	/* tasks */

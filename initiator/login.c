@@ -1,8 +1,9 @@
 /*
- * Initiator side of the login phase, RFC 7143 section 6.3: security stage
- * (AuthMethod, CHAP one-way or mutual, section 12.1.3), operational stage
- * (the section 13 keys, through the shared negotiation table), then full
- * feature phase.
+ * Glue between the connection and the initiator login state machine of
+ * lib/login_ini.c, which holds every login rule (RFC 7143 sections 6.3,
+ * 11.12-11.13, CHAP of section 12.1.3). Here: build its configuration from
+ * xiscsi_opts, send the Login Requests it produces, feed it the Login
+ * Responses the parser hands up, and apply the result to the session.
  */
 #include <endian.h>
 #include <errno.h>
@@ -12,28 +13,10 @@
 
 #include "initiator/ini.h"
 #include "lib/chap.h"
-#include "lib/keys.h"
-#include "lib/negotiate.h"
+#include "lib/login.h"
 
-enum chap_step {
-	CHAP_NONE,
-	CHAP_SENT_A, /* CHAP_A offered, waiting for CHAP_A/I/C */
-	CHAP_SENT_R, /* our response sent (and our challenge, when mutual) */
-	CHAP_DONE,
-};
-
-struct ini_login {
-	struct neg_ctx neg;
-	struct xi_params local;
-	struct xi_params res;
-	struct keys *in;
-	struct keys *out;
-	int csg;
-	enum chap_step chap;
-	struct chap_challenge mine;
-	bool mutual;
-	char digest_h[16], digest_d[16];
-};
+/* tgt 1.0.85 accepts CHAP_A=7 and then fails to decode a SHA-256 response: SHA-1, MD5. */
+#define INI_CHAP_ALGS_DEFAULT "6,5"
 
 static const char *digest_list(enum xiscsi_digest d)
 {
@@ -51,83 +34,13 @@ static const char *digest_list(enum xiscsi_digest d)
 
 void ini_login_free(struct xiscsi_session *s)
 {
-	struct ini_login *l = s->login;
-
-	if (!l)
-		return;
-	keys_free(l->in);
-	keys_free(l->out);
-	memset(l, 0, sizeof(*l)); /* the CHAP challenge */
-	free(l);
+	login_ini_free(s->login);
 	s->login = NULL;
 }
 
-/* One Login Request with the keys in l->out; transit asks for next stage nsg. */
-static int send_request(struct xiscsi_session *s, bool transit, int nsg)
+/* What this initiator proposes, from the options (xiscsi_opts_set reaches every key). */
+static void local_params(const struct xiscsi_opts *o, struct xi_params *lp)
 {
-	struct ini_login *l = s->login;
-	struct ini_pdu *p = ini_pdu_get(s);
-	struct iscsi_bhs_login_request *lr;
-	uint8_t *buf = NULL;
-	ssize_t len;
-	int err;
-
-	if (!p)
-		return -ENOMEM;
-	len = (ssize_t)keys_save_len(l->out);
-	if (len > 0) {
-		buf = malloc((size_t)len);
-		if (!buf) {
-			ini_pdu_put(s, p);
-			return -ENOMEM;
-		}
-		len = keys_save(l->out, buf, (size_t)len);
-	}
-	/* RFC 7143 6.1: during login the target receives at least 8192 bytes per PDU. */
-	if (len < 0 || len > ISCSI_MAX_RECV_DSL_DEFAULT) {
-		free(buf);
-		ini_pdu_put(s, p);
-		return len < 0 ? (int)len : -EMSGSIZE;
-	}
-	lr = (struct iscsi_bhs_login_request *)&p->hdr.bhs;
-	/* RFC 7143 11.12: a Login Request is always immediate. */
-	lr->bhslr_opcode = ISCSI_OP_LOGIN_REQ | ISCSI_OP_IMMEDIATE;
-	lr->bhslr_flags = (uint8_t)(l->csg << ISCSI_LOGIN_CSG_SHIFT);
-	if (transit)
-		lr->bhslr_flags |= (uint8_t)(ISCSI_FLAG_LOGIN_TRANSIT | nsg);
-	lr->bhslr_version_max = ISCSI_VERSION;
-	lr->bhslr_version_min = ISCSI_VERSION;
-	memcpy(lr->bhslr_isid, s->isid, sizeof(s->isid));
-	lr->bhslr_tsih = htobe16(s->tsih);
-	lr->bhslr_itt = htobe32(s->login_itt);
-	lr->bhslr_cid = htobe16(s->cid);
-	lr->bhslr_cmdsn = htobe32(s->win.cmdsn);
-	lr->bhslr_expstatsn = htobe32(s->exp_statsn);
-	p->own = buf;
-	{
-		struct iovec v = {.iov_base = buf, .iov_len = (size_t)len};
-
-		err = ini_pdu_send(s, p, &v, len ? 1 : 0, (uint32_t)len);
-	}
-	keys_clear(l->out);
-	return err;
-}
-
-int ini_login_start(struct xiscsi_session *s)
-{
-	struct ini_login *l = calloc(1, sizeof(*l));
-	struct xi_params *lp;
-	const struct xiscsi_opts *o = &s->o;
-	int err;
-
-	if (!l)
-		return -ENOMEM;
-	s->login = l;
-	l->in = keys_new();
-	l->out = keys_new();
-	if (!l->in || !l->out)
-		return -ENOMEM;
-	lp = &l->local;
 	params_init(lp);
 	lp->session_type = o->session_type == XISCSI_SESSION_DISCOVERY ? XI_SESSION_DISCOVERY
 	                                                               : XI_SESSION_NORMAL;
@@ -149,27 +62,83 @@ int ini_login_start(struct xiscsi_session *s)
 	lp->data_pdu_in_order = o->data_pdu_in_order;
 	lp->data_sequence_in_order = o->data_sequence_in_order;
 	lp->error_recovery_level = 0; /* ERL 0 only: recovery is by a new session */
-	lp->auth_method = o->chap_user ? XI_AUTH_CHAP : XI_AUTH_NONE;
-	l->mutual = o->chap_user && o->chap_mutual_user;
+}
 
-	neg_init(&l->neg, false, true, lp, &l->res);
-	snprintf(l->digest_h, sizeof(l->digest_h), "%s", digest_list(o->header_digest));
-	snprintf(l->digest_d, sizeof(l->digest_d), "%s", digest_list(o->data_digest));
-	neg_set_list(&l->neg, NEG_HEADER_DIGEST, l->digest_h);
-	neg_set_list(&l->neg, NEG_DATA_DIGEST, l->digest_d);
-	/* Mutual CHAP must not be talked down to None; one-way lets the target decide. */
-	neg_set_list(&l->neg, NEG_AUTH_METHOD,
-	             !o->chap_user ? "None"
-	             : l->mutual   ? "CHAP"
-	                           : "CHAP,None");
+/* The Login Request the state machine produced, through the session's PDU path (pdu_tx). */
+static int send_request(struct xiscsi_session *s, const struct login_pdu *out)
+{
+	struct ini_pdu *p = ini_pdu_get(s);
 
-	l->csg = ISCSI_STAGE_SECURITY;
+	if (!p)
+		return -ENOMEM;
+	p->hdr.bhs = out->bhs;
+	return ini_pdu_send_copy(s, p, out->data, out->data_len);
+}
+
+int ini_login_start(struct xiscsi_session *s)
+{
+	const struct xiscsi_opts *o = &s->o;
+	struct login_ini_config c = {0};
+	struct login_pdu out;
+	int err;
+
+	ini_login_free(s);
+	if (o->chap_user && !(o->chap_secret && *o->chap_secret)) {
+		ini_seterr(s, -EINVAL, "login: CHAP user %s has no secret", o->chap_user);
+		return -EINVAL;
+	}
+	/* Without the target's secret, mutual CHAP would silently become one-way. */
+	if (o->chap_user && o->chap_mutual_user &&
+	    !(o->chap_mutual_secret && *o->chap_mutual_secret)) {
+		ini_seterr(s, -EINVAL, "login: mutual CHAP user %s has no secret",
+		           o->chap_mutual_user);
+		return -EINVAL;
+	}
+	local_params(o, &c.local);
+	c.header_digests = digest_list(o->header_digest);
+	c.data_digests = digest_list(o->data_digest);
+	memcpy(c.isid, s->isid, sizeof(c.isid));
+	c.tsih = s->tsih;
+	c.cid = s->cid;
 	s->login_itt = ini_next_tag(s);
-	err = neg_offer(&l->neg, NEG_STAGE_SECURITY, l->out);
-	if (err)
+	c.itt = s->login_itt;
+	c.cmdsn = s->win.cmdsn;
+	c.exp_statsn = s->exp_statsn;
+	if (o->chap_user) {
+		c.chap_name = o->chap_user;
+		c.chap_secret = (const uint8_t *)o->chap_secret;
+		c.chap_secret_len = strlen(o->chap_secret);
+		c.chap_algs = o->chap_algorithms ? o->chap_algorithms : INI_CHAP_ALGS_DEFAULT;
+		/* The target's administrator chose the secret; short ones still work with tgtd. */
+		c.allow_short_secret = true;
+		if (o->chap_mutual_user) {
+			c.target_chap_name = o->chap_mutual_user;
+			c.target_secret = (const uint8_t *)o->chap_mutual_secret;
+			c.target_secret_len = strlen(o->chap_mutual_secret);
+		} else {
+			/* One-way: let the target decide; mutual must not be talked down to None.
+			 */
+			c.chap_optional = true;
+		}
+	}
+	err = login_ini_new(&s->login, &c);
+	if (err) {
+		ini_seterr(s, err, "login: %s", strerror(-err));
 		return err;
-	/* Without CHAP nothing else happens in the security stage: ask to move on now. */
-	return send_request(s, !o->chap_user, ISCSI_STAGE_OPERATIONAL);
+	}
+	err = login_ini_start(s->login, &out);
+	if (err == -EINVAL) {
+		ini_seterr(s, err,
+		           "login: unusable settings (no initiator or target name, a CHAP "
+		           "secret over %d bytes, or the same secret both ways)",
+		           CHAP_SECRET_MAX);
+		return err;
+	}
+	if (err < 0 || (err = send_request(s, &out)) < 0) {
+		ini_seterr(s, err, "login request: %s", strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 static int login_status_err(uint16_t st)
@@ -192,132 +161,39 @@ static int login_status_err(uint16_t st)
 	}
 }
 
-static const char *login_status_str(uint16_t st)
+/* Why the login failed, in words: ours when we ended it, else the target's status. */
+static int login_failed(struct xiscsi_session *s, bool refused)
 {
-	switch (st) {
-	case LOGIN_STATUS_TARGET_MOVED_TEMP:
-		return "target moved temporarily";
-	case LOGIN_STATUS_TARGET_MOVED_PERM:
-		return "target moved permanently";
-	case LOGIN_STATUS_INITIATOR_ERROR:
-		return "initiator error";
-	case LOGIN_STATUS_AUTH_FAILED:
-		return "authentication failed";
-	case LOGIN_STATUS_AUTHZ_FAILED:
-		return "authorization failed (initiator not allowed)";
-	case LOGIN_STATUS_NOT_FOUND:
-		return "target not found";
-	case LOGIN_STATUS_TARGET_REMOVED:
-		return "target removed";
-	case LOGIN_STATUS_UNSUPPORTED_VERSION:
-		return "unsupported version";
-	case LOGIN_STATUS_TOO_MANY_CONNECTIONS:
-		return "too many connections";
-	case LOGIN_STATUS_MISSING_PARAMETER:
-		return "missing parameter";
-	case LOGIN_STATUS_CANT_INCLUDE_IN_SESS:
-		return "cannot include in session";
-	case LOGIN_STATUS_SESS_TYPE_UNSUPPORTED:
-		return "session type not supported";
-	case LOGIN_STATUS_SESS_DOES_NOT_EXIST:
-		return "session does not exist";
-	case LOGIN_STATUS_INVALID_DURING_LOGIN:
-		return "invalid request during login";
-	case LOGIN_STATUS_TARGET_ERROR:
-		return "target error";
-	case LOGIN_STATUS_SERVICE_UNAVAILABLE:
-		return "service unavailable";
-	case LOGIN_STATUS_OUT_OF_RESOURCES:
-		return "target out of resources";
-	default:
-		return "unknown status";
-	}
+	uint16_t st = login_ini_status(s->login);
+	const char *why = login_ini_reason(s->login);
+	const char *to = login_ini_redirect(s->login);
+	int err = login_status_err(st);
+
+	if (!refused)
+		/* The target broke the protocol (or failed our CHAP check); we ended it. */
+		ini_seterr(s, err, "login: %s%s", err == -EACCES ? "authentication failed: " : "",
+		           *why ? why : login_status_name(st));
+	else if (st == LOGIN_STATUS_AUTH_FAILED)
+		ini_seterr(s, err, "login: authentication failed: the target refused (%s, 0x%04x)",
+		           login_status_name(st), st);
+	else if (to)
+		/* RFC 7143 section 11.13.5: the target names where it went; not followed. */
+		ini_seterr(s, err, "login: %s to %s (0x%04x)", login_status_name(st), to, st);
+	else
+		ini_seterr(s, err, "login: %s (0x%04x)", login_status_name(st), st);
+	return err;
 }
 
-/* The CHAP exchange of the security stage; returns 1 when it sent a request. */
-static int chap_step(struct xiscsi_session *s)
-{
-	struct ini_login *l = s->login;
-	const struct xiscsi_opts *o = &s->o;
-	int err;
-
-	switch (l->chap) {
-	case CHAP_NONE:
-		err = keys_add(l->out, "CHAP_A", o->chap_algorithms ? o->chap_algorithms : "6,5");
-		if (err)
-			return err;
-		l->chap = CHAP_SENT_A;
-		err = send_request(s, false, 0);
-		return err ? err : 1;
-	case CHAP_SENT_A: {
-		const char *a = keys_find(l->in, "CHAP_A");
-		const char *i = keys_find(l->in, "CHAP_I");
-		const char *c = keys_find(l->in, "CHAP_C");
-		char r[CHAP_HEX_MAX];
-		int alg;
-
-		if (!a || !i || !c) {
-			ini_seterr(s, -EACCES, "login: target sent no CHAP challenge");
-			return -EACCES;
-		}
-		ini_log(3, "login: target chose CHAP_A=%s, CHAP_I=%s", a, i);
-		alg = chap_alg_choose(a, o->chap_algorithms ? o->chap_algorithms : "6,5");
-		if (alg < 0) {
-			ini_seterr(s, -EACCES, "login: CHAP algorithm %s not supported", a);
-			return -EACCES;
-		}
-		err = chap_respond(alg, i, c, o->chap_secret ? o->chap_secret : "",
-		                   o->chap_secret ? strlen(o->chap_secret) : 0, NULL, r, sizeof(r));
-		if (err < 0) {
-			ini_seterr(s, -EACCES, "login: bad CHAP challenge from the target");
-			return -EACCES;
-		}
-		err = keys_add(l->out, "CHAP_N", o->chap_user);
-		err = err ?: keys_add(l->out, "CHAP_R", r);
-		if (!err && l->mutual)
-			err = chap_challenge_new(&l->mine, alg, l->out);
-		if (err)
-			return err;
-		l->chap = CHAP_SENT_R;
-		err = send_request(s, true, ISCSI_STAGE_OPERATIONAL);
-		return err ? err : 1;
-	}
-	case CHAP_SENT_R:
-		if (l->mutual) {
-			const char *n = keys_find(l->in, "CHAP_N");
-			const char *r = keys_find(l->in, "CHAP_R");
-			const char *ms = o->chap_mutual_secret ? o->chap_mutual_secret : "";
-
-			if (!n || !r || strcmp(n, o->chap_mutual_user) != 0 ||
-			    chap_verify(&l->mine, r, ms, strlen(ms)) != 0) {
-				ini_seterr(s, -EACCES,
-				           "login: the target failed mutual CHAP authentication");
-				return -EACCES;
-			}
-		}
-		l->chap = CHAP_DONE;
-		return 0;
-	case CHAP_DONE:
-		return 0;
-	}
-	return 0;
-}
-
+/* The login completed: the session takes the negotiated values and the target's window. */
 static int login_done(struct xiscsi_session *s, const struct iscsi_bhs_login_response *r)
 {
-	struct ini_login *l = s->login;
-	int err = neg_finish(&l->neg);
+	const struct login_info *info = login_ini_info(s->login);
 
-	if (err) {
-		ini_seterr(s, err, "login: negotiation failed on %s",
-		           l->neg.err_key ? l->neg.err_key : "?");
-		return err;
-	}
-	s->params = l->res;
-	s->tsih = be16toh(r->bhslrs_tsih);
+	s->params = *login_ini_params(s->login);
+	s->tsih = info->tsih;
+	s->exp_statsn = info->statsn;
 	/* The first command after login carries the Login's CmdSN (RFC 7143 4.2.2.1). */
-	ini_window_reset(&s->win, s->win.cmdsn, be32toh(r->bhslrs_expcmdsn),
-	                 be32toh(r->bhslrs_maxcmdsn));
+	ini_window_reset(&s->win, info->cmdsn, be32toh(r->bhslrs_expcmdsn), info->max_cmdsn);
 	ini_login_free(s);
 	return 1;
 }
@@ -325,75 +201,34 @@ static int login_done(struct xiscsi_session *s, const struct iscsi_bhs_login_res
 /* Returns 0 to wait for the next response, 1 when in full feature phase, or -errno. */
 int ini_login_rx(struct xiscsi_session *s, struct pdu_in *p)
 {
-	struct ini_login *l = s->login;
 	const struct iscsi_bhs_login_response *r = (const void *)p->bhs;
-	uint16_t st;
-	bool transit, cont;
-	int nsg, err;
+	struct login_pdu out;
+	int rc;
 
-	if (!l || pdu_opcode(p->bhs) != ISCSI_OP_LOGIN_RSP) {
+	if (!s->login || pdu_opcode(p->bhs) != ISCSI_OP_LOGIN_RSP) {
 		ini_seterr(s, -EPROTO, "login: unexpected PDU opcode 0x%02x", pdu_opcode(p->bhs));
 		return -EPROTO;
 	}
-	st = LOGIN_STATUS(r->bhslrs_status_class, r->bhslrs_status_detail);
-	if (st != LOGIN_STATUS_SUCCESS) {
-		err = login_status_err(st);
-		ini_seterr(s, err, "login: %s (0x%04x)", login_status_str(st), st);
-		return err;
-	}
-	if (be32toh(r->bhslrs_itt) != s->login_itt) {
-		ini_seterr(s, -EPROTO, "login: response for another task");
-		return -EPROTO;
-	}
-	s->exp_statsn = be32toh(r->bhslrs_statsn) + 1;
-	transit = (r->bhslrs_flags & ISCSI_FLAG_LOGIN_TRANSIT) != 0;
-	cont = (r->bhslrs_flags & ISCSI_FLAG_LOGIN_CONTINUE) != 0;
-	nsg = r->bhslrs_flags & ISCSI_LOGIN_NSG_MASK;
 	if (p->status) {
 		ini_seterr(s, -EBADMSG, "login: data digest error");
 		return -EBADMSG;
 	}
-	err = keys_feed(l->in, p->data, p->data_len, cont);
-	if (err) {
-		ini_seterr(s, err, "login: malformed keys from the target");
-		return err;
-	}
-	if (cont) /* RFC 7143 6.3: more keys follow; ask for them with an empty request */
-		return send_request(s, false, 0);
-
-	err = neg_process(&l->neg,
-	                  l->csg == ISCSI_STAGE_SECURITY ? NEG_STAGE_SECURITY
-	                                                 : NEG_STAGE_OPERATIONAL,
-	                  l->in, l->out);
-	if (err) {
-		ini_seterr(s, err, "login: the target answered %s wrongly",
-		           l->neg.err_key ? l->neg.err_key : "a key");
-		return err;
-	}
-	if (l->csg == ISCSI_STAGE_SECURITY) {
-		if (l->res.auth_method == XI_AUTH_CHAP && l->chap != CHAP_DONE) {
-			err = chap_step(s);
-			keys_clear(l->in);
-			if (err)
-				return err < 0 ? err : 0;
-		} else if (l->mutual && l->res.auth_method != XI_AUTH_CHAP &&
-		           keys_find(l->in, "AuthMethod")) {
-			ini_seterr(s, -EACCES, "login: target refused CHAP, mutual CHAP required");
-			return -EACCES;
-		}
-		keys_clear(l->in);
-		if (!transit)
-			return send_request(s, true, ISCSI_STAGE_OPERATIONAL);
-		if (nsg == ISCSI_STAGE_FULL)
-			return login_done(s, r);
-		l->csg = ISCSI_STAGE_OPERATIONAL;
-		err = neg_offer(&l->neg, NEG_STAGE_OPERATIONAL, l->out);
-		if (err)
-			return err;
-		return send_request(s, true, ISCSI_STAGE_FULL);
-	}
-	keys_clear(l->in);
-	if (transit && nsg == ISCSI_STAGE_FULL)
+	rc = login_ini_rx(s->login, p->bhs, p->data, p->data_len, &out);
+	switch (rc) {
+	case LOGIN_CONTINUE:
+		s->exp_statsn = login_ini_info(s->login)->statsn;
+		rc = send_request(s, &out);
+		if (rc < 0)
+			ini_seterr(s, rc, "login request: %s", strerror(-rc));
+		return rc;
+	case LOGIN_DONE:
 		return login_done(s, r);
-	return send_request(s, true, ISCSI_STAGE_FULL);
+	case LOGIN_FAILED:
+		return login_failed(s,
+		                    LOGIN_STATUS(r->bhslrs_status_class, r->bhslrs_status_detail) !=
+		                            LOGIN_STATUS_SUCCESS);
+	default:
+		ini_seterr(s, rc, "login: %s", strerror(-rc));
+		return rc < 0 ? rc : -EPROTO;
+	}
 }

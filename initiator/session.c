@@ -420,7 +420,7 @@ static void on_connect(struct xt_conn *c)
 	s->tsih = 0; /* a new session each time; the same ISID reinstates it (RFC 7143 6.3.5) */
 	err = ini_login_start(s);
 	if (err)
-		ini_conn_lost(s, err, "login request");
+		ini_conn_lost(s, err, NULL); /* ini_login_start said why */
 }
 
 static void on_recv(struct xt_conn *c, struct xt_rxbuf *b)

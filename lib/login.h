@@ -222,5 +222,11 @@ const struct login_info *login_ini_info(const struct login_ini *i);
 uint16_t login_ini_status(const struct login_ini *i);
 /* After LOGIN_STATUS_TARGET_MOVED_*: the TargetAddress the target gave, or NULL. */
 const char *login_ini_redirect(const struct login_ini *i);
+/*
+ * Why this side ended the login, in words for an error message ("the target
+ * failed mutual CHAP authentication"); "" when the target refused (then
+ * login_status_name(login_ini_status()) says why) or nothing failed.
+ */
+const char *login_ini_reason(const struct login_ini *i);
 
 #endif

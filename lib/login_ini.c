@@ -1,6 +1,8 @@
 /* The initiator side of login, RFC 7143 sections 6 and 11.12-11.13. */
 #include <endian.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +41,7 @@ struct login_ini {
 	uint16_t status;
 	char *redirect;
 	char auth_list[16];
+	char why[96]; /* the first reason this side gave for ending the login */
 };
 
 int login_ini_new(struct login_ini **out, const struct login_ini_config *cfg)
@@ -100,6 +103,28 @@ uint16_t login_ini_status(const struct login_ini *i)
 const char *login_ini_redirect(const struct login_ini *i)
 {
 	return i->redirect;
+}
+
+const char *login_ini_reason(const struct login_ini *i)
+{
+	return i->why;
+}
+
+/* Keep the first reason only: later ones are consequences of it. */
+__attribute__((format(printf, 2, 3))) static void reason(struct login_ini *i, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (i->why[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(i->why, sizeof(i->why), fmt, ap);
+	va_end(ap);
+}
+
+static void neg_reason(struct login_ini *i)
+{
+	reason(i, "the target answered %s wrongly", i->neg.err_key ? i->neg.err_key : "a key");
 }
 
 static int fail(struct login_ini *i, uint16_t status)
@@ -196,8 +221,10 @@ static int chap_step(struct login_ini *i)
 		if (i->res.auth_method != XI_AUTH_CHAP ||
 		    !((i->neg.answered >> NEG_AUTH_METHOD) & 1))
 			return 0;
-		if ((i->neg.refused >> NEG_AUTH_METHOD) & 1)
+		if ((i->neg.refused >> NEG_AUTH_METHOD) & 1) {
+			reason(i, "the target refused CHAP");
 			return -EACCES;
+		}
 		rc = keys_add(tx, "CHAP_A", c->chap_algs);
 		if (rc < 0)
 			return rc;
@@ -207,12 +234,17 @@ static int chap_step(struct login_ini *i)
 		a = keys_find(rx, "CHAP_A");
 		/* One algorithm, one of those offered. */
 		if (a == NULL || neg_parse_u32(a, 0, 255, &alg) < 0 ||
-		    chap_alg_choose(a, c->chap_algs) != (int)alg)
+		    chap_alg_choose(a, c->chap_algs) != (int)alg) {
+			reason(i, "the target chose CHAP_A=%s, not one of %s", a ? a : "(none)",
+			       c->chap_algs);
 			return -EACCES;
+		}
 		rc = chap_respond((int)alg, keys_find(rx, "CHAP_I"), keys_find(rx, "CHAP_C"),
 		                  c->chap_secret, c->chap_secret_len, NULL, resp, sizeof(resp));
-		if (rc < 0)
+		if (rc < 0) {
+			reason(i, "the target sent a bad CHAP challenge");
 			return -EACCES;
+		}
 		rc = keys_add(tx, "CHAP_N", c->chap_name);
 		if (rc == 0)
 			rc = keys_add(tx, "CHAP_R", resp);
@@ -229,12 +261,12 @@ static int chap_step(struct login_ini *i)
 		}
 		n = keys_find(rx, "CHAP_N");
 		r = keys_find(rx, "CHAP_R");
-		if (n == NULL || r == NULL)
+		if (n == NULL || r == NULL ||
+		    (c->target_chap_name != NULL && strcmp(n, c->target_chap_name) != 0) ||
+		    chap_verify(&i->chal, r, c->target_secret, c->target_secret_len) != 0) {
+			reason(i, "the target failed mutual CHAP authentication");
 			return -EACCES;
-		if (c->target_chap_name != NULL && strcmp(n, c->target_chap_name) != 0)
-			return -EACCES;
-		if (chap_verify(&i->chal, r, c->target_secret, c->target_secret_len) != 0)
-			return -EACCES;
+		}
 		i->chap = ICHAP_OK;
 		return 0;
 	default:
@@ -290,10 +322,15 @@ int login_ini_rx(struct login_ini *i, const struct iscsi_bhs *bhs, const void *d
 	if (i->state != INI_NEGOTIATE)
 		return -EINVAL;
 	if ((rsp->bhslrs_opcode & ISCSI_OP_MASK) != ISCSI_OP_LOGIN_RSP ||
-	    be32toh(rsp->bhslrs_itt) != i->cfg.itt)
+	    be32toh(rsp->bhslrs_itt) != i->cfg.itt) {
+		reason(i, "the target sent opcode 0x%02x or a foreign task tag",
+		       rsp->bhslrs_opcode & ISCSI_OP_MASK);
 		return fail(i, LOGIN_STATUS_INITIATOR_ERROR);
-	if (data_len > LOGIN_MAX_DATA || data_len != pdu_dsl_get(bhs))
+	}
+	if (data_len > LOGIN_MAX_DATA || data_len != pdu_dsl_get(bhs)) {
+		reason(i, "the target sent %zu bytes of keys in one PDU", data_len);
 		return fail(i, LOGIN_STATUS_INITIATOR_ERROR);
+	}
 	/* RFC 7143 section 11.13.5: a refusal ends the login; its fields need not be valid. */
 	status = LOGIN_STATUS(rsp->bhslrs_status_class, rsp->bhslrs_status_detail);
 	if (status != LOGIN_STATUS_SUCCESS) {
@@ -301,8 +338,11 @@ int login_ini_rx(struct login_ini *i, const struct iscsi_bhs *bhs, const void *d
 			take_redirect(i, data, data_len);
 		return fail(i, status);
 	}
-	if (check_response(i, rsp) < 0)
+	if (check_response(i, rsp) < 0) {
+		reason(i, "the target broke the login stage rules (flags 0x%02x)",
+		       rsp->bhslrs_flags);
 		return fail(i, LOGIN_STATUS_INITIATOR_ERROR);
+	}
 	transit = (rsp->bhslrs_flags & ISCSI_FLAG_LOGIN_TRANSIT) != 0;
 	cont = (rsp->bhslrs_flags & ISCSI_FLAG_LOGIN_CONTINUE) != 0;
 	i->info.statsn = be32toh(rsp->bhslrs_statsn) + 1;
@@ -310,8 +350,10 @@ int login_ini_rx(struct login_ini *i, const struct iscsi_bhs *bhs, const void *d
 	rc = keys_feed(i->io.rx, data, data_len, cont);
 	if (rc == KEYS_ERR_NOMEM)
 		return -ENOMEM;
-	if (rc < 0)
+	if (rc < 0) {
+		reason(i, "malformed keys from the target");
 		return fail(i, LOGIN_STATUS_INITIATOR_ERROR);
+	}
 	if (cont) {
 		/* RFC 7143 section 6.1: ask for the rest with an empty request. */
 		bool asked = i->asked_transit;
@@ -325,10 +367,19 @@ int login_ini_rx(struct login_ini *i, const struct iscsi_bhs *bhs, const void *d
 	}
 
 	if (i->stage == ISCSI_STAGE_SECURITY) {
-		if (neg_process(&i->neg, NEG_STAGE_SECURITY, i->io.rx, i->io.tx) < 0)
-			return fail(i, LOGIN_STATUS_INITIATOR_ERROR);
-		if ((i->neg.refused >> NEG_AUTH_METHOD) & 1)
+		if (neg_process(&i->neg, NEG_STAGE_SECURITY, i->io.rx, i->io.tx) < 0) {
+			neg_reason(i);
+			/* An AuthMethod outside the offer: the target will not authenticate as
+			 * asked. */
+			return fail(i, i->neg.err_key != NULL &&
+			                               strcmp(i->neg.err_key, "AuthMethod") == 0
+			                       ? LOGIN_STATUS_AUTH_FAILED
+			                       : LOGIN_STATUS_INITIATOR_ERROR);
+		}
+		if ((i->neg.refused >> NEG_AUTH_METHOD) & 1) {
+			reason(i, "the target refused AuthMethod=%s", i->auth_list);
 			return fail(i, LOGIN_STATUS_AUTH_FAILED);
+		}
 		if (i->chap != ICHAP_IDLE && ((i->neg.answered >> NEG_AUTH_METHOD) & 1) &&
 		    i->res.auth_method == XI_AUTH_NONE && i->chap == ICHAP_WAIT_METHOD)
 			i->chap = ICHAP_IDLE; /* we offered None too and the target took it */
@@ -345,8 +396,10 @@ int login_ini_rx(struct login_ini *i, const struct iscsi_bhs *bhs, const void *d
 			return emit(i, ready, ISCSI_STAGE_OPERATIONAL, out);
 		}
 		/* The target let us through: it must have been satisfied, and so must we. */
-		if (!i->authenticated)
+		if (!i->authenticated) {
+			reason(i, "the target ended the security stage before CHAP completed");
 			return fail(i, LOGIN_STATUS_AUTH_FAILED);
+		}
 		i->stage = login_nsg(rsp->bhslrs_flags);
 		if (i->stage == ISCSI_STAGE_OPERATIONAL) {
 			keys_clear(i->io.tx);
@@ -356,23 +409,31 @@ int login_ini_rx(struct login_ini *i, const struct iscsi_bhs *bhs, const void *d
 			return emit(i, true, ISCSI_STAGE_FULL, out);
 		}
 	} else {
-		if (login_has_chap_keys(i->io.rx))
+		if (login_has_chap_keys(i->io.rx)) {
+			reason(i, "the target sent CHAP keys in the operational stage");
 			return fail(i, LOGIN_STATUS_INITIATOR_ERROR);
-		if (neg_process(&i->neg, NEG_STAGE_OPERATIONAL, i->io.rx, i->io.tx) < 0)
+		}
+		if (neg_process(&i->neg, NEG_STAGE_OPERATIONAL, i->io.rx, i->io.tx) < 0) {
+			neg_reason(i);
 			return fail(i, LOGIN_STATUS_INITIATOR_ERROR);
+		}
 		if (!transit)
 			return emit(i, true, ISCSI_STAGE_FULL, out);
 		i->stage = ISCSI_STAGE_FULL;
 	}
 	/* Full feature phase. */
-	if (neg_finish(&i->neg) < 0)
+	if (neg_finish(&i->neg) < 0) {
+		reason(i, "negotiation failed on %s", i->neg.err_key ? i->neg.err_key : "a key");
 		return fail(i, LOGIN_STATUS_INITIATOR_ERROR);
+	}
 	{
 		uint16_t tsih = be16toh(rsp->bhslrs_tsih);
 
 		/* RFC 7143 section 11.13.4: the final response names the session. */
-		if (tsih == 0 || (!i->info.leading && tsih != i->info.tsih))
+		if (tsih == 0 || (!i->info.leading && tsih != i->info.tsih)) {
+			reason(i, "the target ended the login with TSIH %u", tsih);
 			return fail(i, LOGIN_STATUS_INITIATOR_ERROR);
+		}
 		i->info.tsih = tsih;
 	}
 	keys_clear(i->io.rx);
