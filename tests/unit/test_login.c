@@ -865,6 +865,48 @@ static void test_ini_bad_chap_algorithm(void **state)
 	assert_int_equal(login_ini_status(f->ini), LOGIN_STATUS_AUTH_FAILED);
 }
 
+/* When the initiator ends the login itself, it says why. */
+static void test_ini_reason_mutual_proof(void **state)
+{
+	struct fx *f = *state;
+
+	use_mutual(f);
+	f->tgt_secret = "notthesecret";
+	run(f);
+	assert_int_equal(f->ini_rc, LOGIN_FAILED);
+	assert_string_equal(login_ini_reason(f->ini),
+	                    "the target failed mutual CHAP authentication");
+}
+
+/* When the target refused, the reason is the target's status, not ours. */
+static void test_ini_reason_empty_on_refusal(void **state)
+{
+	struct fx *f = *state;
+
+	use_chap(f);
+	f->icfg.chap_secret = (const uint8_t *)"wrongsecret12";
+	run(f);
+	assert_int_equal(f->ini_rc, LOGIN_FAILED);
+	assert_int_equal(login_ini_status(f->ini), LOGIN_STATUS_AUTH_FAILED);
+	assert_string_equal(login_ini_reason(f->ini), "");
+}
+
+/* Mutual CHAP offers only CHAP: a target answering None will not authenticate. */
+static void test_ini_mutual_target_picks_none(void **state)
+{
+	static const char d[] = "AuthMethod=None";
+	struct fx *f = *state;
+	struct login_pdu req, rsp;
+
+	use_mutual(f);
+	ini_first(f, &req);
+	make_rsp(&rsp, &req, 0, d, sizeof(d));
+	assert_int_equal(login_ini_rx(f->ini, &rsp.bhs, rsp.data, rsp.data_len, &req),
+	                 LOGIN_FAILED);
+	assert_int_equal(login_ini_status(f->ini), LOGIN_STATUS_AUTH_FAILED);
+	assert_string_equal(login_ini_reason(f->ini), "the target answered AuthMethod wrongly");
+}
+
 static void test_status_names(void **state)
 {
 	assert_string_equal(login_status_name(LOGIN_STATUS_AUTH_FAILED), "authentication failure");
@@ -921,6 +963,9 @@ int main(void)
 	        T(test_ini_redirect),
 	        T(test_ini_continuation_from_target),
 	        T(test_ini_bad_chap_algorithm),
+	        T(test_ini_reason_mutual_proof),
+	        T(test_ini_reason_empty_on_refusal),
+	        T(test_ini_mutual_target_picks_none),
 	        T(test_status_names),
 #undef T
 	};
