@@ -8,11 +8,9 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "initiator/ini.h"
-#include "lib/chap.h"
 #include "lib/login.h"
 
 /* tgt 1.0.85 accepts CHAP_A=7 and then fails to decode a SHA-256 response: SHA-1, MD5. */
@@ -128,10 +126,7 @@ int ini_login_start(struct xiscsi_session *s)
 	}
 	err = login_ini_start(s->login, &out);
 	if (err == -EINVAL) {
-		ini_seterr(s, err,
-		           "login: unusable settings (no initiator or target name, a CHAP "
-		           "secret over %d bytes, or the same secret both ways)",
-		           CHAP_SECRET_MAX);
+		ini_seterr(s, err, "login: %s", login_ini_reason(s->login));
 		return err;
 	}
 	if (err < 0 || (err = send_request(s, &out)) < 0) {

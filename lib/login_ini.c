@@ -172,18 +172,27 @@ int login_ini_start(struct login_ini *i, struct login_pdu *out)
 	if (i->state != INI_NEW)
 		return -EINVAL;
 	if (c->local.initiator_name[0] == '\0' ||
-	    (c->local.session_type == XI_SESSION_NORMAL && c->local.target_name[0] == '\0'))
+	    (c->local.session_type == XI_SESSION_NORMAL && c->local.target_name[0] == '\0')) {
+		reason(i, "no initiator or target name");
 		return -EINVAL;
+	}
 	if (chap) {
 		if (c->chap_secret == NULL || strlen(c->chap_name) > KEYS_VALUE_MAX ||
-		    !chap_secret_ok(c->chap_secret_len, c->allow_short_secret))
+		    !chap_secret_ok(c->chap_secret_len, c->allow_short_secret)) {
+			reason(i, "the CHAP name or secret is empty or too long");
 			return -EINVAL;
+		}
 		if (c->target_secret != NULL &&
-		    (!chap_secret_ok(c->target_secret_len, c->allow_short_secret) ||
-		     /* RFC 7143 section 12.1.3: never the same secret both ways. */
-		     (c->target_secret_len == c->chap_secret_len &&
-		      memcmp(c->target_secret, c->chap_secret, c->chap_secret_len) == 0)))
+		    !chap_secret_ok(c->target_secret_len, c->allow_short_secret)) {
+			reason(i, "the target's CHAP secret is empty or too long");
 			return -EINVAL;
+		}
+		/* RFC 7143 section 12.1.3: never the same secret both ways. */
+		if (c->target_secret != NULL && c->target_secret_len == c->chap_secret_len &&
+		    memcmp(c->target_secret, c->chap_secret, c->chap_secret_len) == 0) {
+			reason(i, "mutual CHAP needs a target secret other than the initiator's");
+			return -EINVAL;
+		}
 	}
 	neg_init(&i->neg, false, i->info.leading, &i->cfg.local, &i->res);
 	strcpy(i->auth_list, chap ? (c->chap_optional ? "CHAP,None" : "CHAP") : "None");
@@ -368,13 +377,13 @@ int login_ini_rx(struct login_ini *i, const struct iscsi_bhs *bhs, const void *d
 
 	if (i->stage == ISCSI_STAGE_SECURITY) {
 		if (neg_process(&i->neg, NEG_STAGE_SECURITY, i->io.rx, i->io.tx) < 0) {
+			bool auth =
+			        i->neg.err_key != NULL && strcmp(i->neg.err_key, "AuthMethod") == 0;
+
 			neg_reason(i);
-			/* An AuthMethod outside the offer: the target will not authenticate as
-			 * asked. */
-			return fail(i, i->neg.err_key != NULL &&
-			                               strcmp(i->neg.err_key, "AuthMethod") == 0
-			                       ? LOGIN_STATUS_AUTH_FAILED
-			                       : LOGIN_STATUS_INITIATOR_ERROR);
+			/* RFC 7143 section 12.1: a method not offered refuses ours. */
+			return fail(i,
+			            auth ? LOGIN_STATUS_AUTH_FAILED : LOGIN_STATUS_INITIATOR_ERROR);
 		}
 		if ((i->neg.refused >> NEG_AUTH_METHOD) & 1) {
 			reason(i, "the target refused AuthMethod=%s", i->auth_list);

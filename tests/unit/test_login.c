@@ -349,6 +349,9 @@ static void test_initiator_refuses_same_secret_config(void **state)
 	f->icfg.target_secret_len = strlen(SECRET);
 	assert_int_equal(login_ini_new(&f->ini, &f->icfg), 0);
 	assert_int_equal(login_ini_start(f->ini, &out), -EINVAL);
+	/* The caller can tell the user which setting is wrong. */
+	assert_string_equal(login_ini_reason(f->ini),
+	                    "mutual CHAP needs a target secret other than the initiator's");
 }
 
 static void test_short_secret_refused(void **state)
