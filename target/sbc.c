@@ -323,11 +323,13 @@ int sbc_write_verify(struct tgt_lu *lu, struct scsi_task *t)
 		return scsi_task_bad_cdb(t, 1, 2);
 	if (!rw_decode(lu, t, &rw, SBC_MAX_XFER_BLOCKS))
 		return 0;
-	if (rw.len == 0) {
+	/* need_ may stop short of the CDB (SCSI_F_PARTIAL_OUT): as for WRITE,
+	 * only what came is written and verified (RFC 7143 11.4.5.1). */
+	if (rw.len == 0 || t->need_ == 0) {
 		scsi_task_good(t);
 		return 0;
 	}
-	bytes = (uint64_t)rw.len << lu->block_shift;
+	bytes = t->need_;
 	/* Verification reads the medium, so the data must be there first. */
 	rc = bs_write(&lu->bs, t->data_out, (size_t)bytes, rw.lba << lu->block_shift,
 	              write_flags(lu, true));

@@ -199,6 +199,38 @@ static void test_write_residuals(void **state)
 	tgt_lu_close(lu);
 }
 
+/* WRITE AND VERIFY follows WRITE when the EDTL and the CDB disagree (RFC 7143
+ * 11.4.5.1, libiscsi's iSCSIResiduals): GOOD, the smaller length written and
+ * verified, the difference as residual. */
+static void test_write_verify_residuals(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t w[2048], r[2048];
+	struct scsi_task t;
+
+	memset(w, 'b', sizeof(w));
+	/* Two blocks asked, one sent (BYTCHK 1): one written, overflow. */
+	assert_int_equal(do_rw16(lu, WRITE_AND_VERIFY_16, 0, 2, 0x02, w, 512, &t), SAM_STAT_GOOD);
+	assert_int_equal(t.resid_flags, SCSI_RESID_OVERFLOW);
+	assert_int_equal(t.resid, 512);
+	assert_int_equal(do_rw16(lu, READ_16, 0, 2, 0, r, 1024, &t), SAM_STAT_GOOD);
+	assert_int_equal(r[511], 'b');
+	assert_int_equal(r[512], 0);
+	/* One block asked, four sent: only the CDB's block, underflow. */
+	assert_int_equal(do_rw16(lu, WRITE_AND_VERIFY_16, 4, 1, 0, w, sizeof(w), &t),
+	                 SAM_STAT_GOOD);
+	assert_int_equal(t.resid_flags, SCSI_RESID_UNDERFLOW);
+	assert_int_equal(t.resid, sizeof(w) - 512);
+	assert_int_equal(do_rw16(lu, READ_16, 4, 2, 0, r, 1024, &t), SAM_STAT_GOOD);
+	assert_int_equal(r[511], 'b');
+	assert_int_equal(r[512], 0);
+	/* Nothing sent: nothing written, the whole transfer is the overflow. */
+	assert_int_equal(do_rw16(lu, WRITE_AND_VERIFY_16, 8, 1, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(t.resid_flags, SCSI_RESID_OVERFLOW);
+	assert_int_equal(t.resid, 512);
+	tgt_lu_close(lu);
+}
+
 static void test_protect_bits_refused(void **state)
 {
 	struct tgt_lu *lu = open_ready_lu("ram:1M");
@@ -603,6 +635,7 @@ int main(void)
 	        cmocka_unit_test(test_read6_zero_means_256),
 	        cmocka_unit_test(test_read_residuals),
 	        cmocka_unit_test(test_write_residuals),
+	        cmocka_unit_test(test_write_verify_residuals),
 	        cmocka_unit_test(test_protect_bits_refused),
 	        cmocka_unit_test(test_readonly_rejects_writes),
 	        cmocka_unit_test(test_unmap_status_ram),
