@@ -79,6 +79,7 @@ void tgt_config_free(struct tgt_config *cfg)
 	free(cfg->targets);
 	free(cfg->transport);
 	free(cfg->config_file);
+	free(cfg->control);
 	chap_free(&cfg->discovery_chap);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -694,6 +695,7 @@ enum {
 	OPT_CHAP,
 	OPT_MUTUAL_CHAP,
 	OPT_DISCOVERY_CHAP,
+	OPT_CONTROL,
 };
 
 static const struct option long_opts[] = {
@@ -715,6 +717,7 @@ static const struct option long_opts[] = {
         {"chap", required_argument, NULL, OPT_CHAP},
         {"mutual-chap", required_argument, NULL, OPT_MUTUAL_CHAP},
         {"discovery-chap", required_argument, NULL, OPT_DISCOVERY_CHAP},
+        {"control", required_argument, NULL, OPT_CONTROL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -760,6 +763,9 @@ int tgt_config_parse_args(struct tgt_config *cfg, int argc, char **argv, char *e
 			if (rc == -EINVAL && !last_target(cfg))
 				rc = errf(err, errlen, "--lun '%s' comes before any --target",
 				          optarg);
+			break;
+		case OPT_CONTROL:
+			rc = set_string(&cfg->control, optarg);
 			break;
 		case OPT_SYSLOG:
 			cfg->log_dest = TGT_LOG_SYSLOG;
@@ -846,6 +852,8 @@ void tgt_config_usage(FILE *out, const char *prog)
 	        "      --queue-depth N      commands in flight per session (128)\n"
 	        "      --nop-interval SEC   NOP-In ping after SEC idle (0: never)\n"
 	        "      --nop-timeout SEC    drop a connection whose ping is unanswered (15)\n"
+"      --control PATH       control socket for xtgtadm(8) (/run/xiscsi/xtgtd.sock;\n"
+	        "                           none: no control socket)\n"
 	        "  -f, --foreground         do not detach; log to stderr\n"
 	        "      --log-level LEVEL    err, warning, notice, info (default), debug\n"
 	        "      --syslog             log to syslog (daemon facility)\n"

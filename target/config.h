@@ -75,6 +75,7 @@ struct tgt_config {
 	enum tgt_log_dest log_dest;
 	struct tgt_cfg_chap discovery_chap;
 	char *config_file; /* -c FILE, kept for the admin side's "save" */
+	char *control;     /* --control PATH; NULL: the default, "none": off */
 	bool help;
 	bool version;
 };

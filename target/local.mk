@@ -3,7 +3,8 @@ include target/scsi.mk
 
 sbin_PROGRAMS += target/xtgtd
 noinst_HEADERS += \
-	target/tgt.h target/config.h target/portal.h target/session.h target/conn.h
+	target/tgt.h target/config.h target/portal.h target/session.h target/conn.h \
+	target/admin.h target/ctl.h
 target_xtgtd_SOURCES = \
 	target/xtgtd.c \
 	target/config.c \
@@ -12,10 +13,18 @@ target_xtgtd_SOURCES = \
 	target/conn.c \
 	target/iscsi_login.c \
 	target/iscsi_ffp.c \
-	target/discovery.c
+	target/discovery.c \
+	target/admin.c \
+	target/ctl.c
 target_xtgtd_CPPFLAGS = $(AM_CPPFLAGS) -DXTGTD_VERSION='"$(PACKAGE_VERSION)"'
-target_xtgtd_CFLAGS = $(AM_CFLAGS) -pthread
-target_xtgtd_LDADD = target/libxtscsi.la transport/libxt.la lib/libxcore.la -lpthread
+target_xtgtd_CFLAGS = $(AM_CFLAGS) -pthread $(JANSSON_CFLAGS)
+target_xtgtd_LDADD = target/libxtscsi.la transport/libxt.la lib/libxcore.la $(JANSSON_LIBS) -lpthread
+
+sbin_PROGRAMS += target/xtgtadm
+target_xtgtadm_SOURCES = target/xtgtadm.c
+target_xtgtadm_CPPFLAGS = $(AM_CPPFLAGS) -DXTGTD_VERSION='"$(PACKAGE_VERSION)"'
+target_xtgtadm_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+target_xtgtadm_LDADD = $(JANSSON_LIBS)
 
 if ENABLE_TESTS
 check_PROGRAMS += tests/unit/test_tgt_config

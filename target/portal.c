@@ -18,7 +18,7 @@ struct tgt_target *tgt_target_find(struct tgt_daemon *d, const char *name)
 	size_t i;
 
 	for (i = 0; i < d->ntargets; i++)
-		if (!strcasecmp(d->targets[i].name, name))
+		if (!d->targets[i].removed && !strcasecmp(d->targets[i].name, name))
 			return &d->targets[i];
 	return NULL;
 }
@@ -27,6 +27,8 @@ bool tgt_target_allows(const struct tgt_target *t, const char *initiator)
 {
 	size_t i;
 
+	if (t->removed)
+		return false;
 	if (!t->nacl)
 		return true;
 	for (i = 0; i < t->nacl; i++)
@@ -50,16 +52,21 @@ struct tgt_lun *tgt_target_lun(struct tgt_target *t, const uint8_t field[8])
 {
 	uint32_t lun;
 	size_t lo = 0, hi;
+	struct tgt_lun *luns;
 
 	if (!t || lun_decode(field, &lun))
 		return NULL;
-	hi = t->nluns;
+	/* The admin side publishes a new array before a larger count (and a
+	 * smaller count before a smaller array, whose capacity still covers
+	 * the old count): load the count first. */
+	hi = __atomic_load_n(&t->nluns, __ATOMIC_ACQUIRE);
+	luns = __atomic_load_n(&t->luns, __ATOMIC_ACQUIRE);
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (t->luns[mid].lun == lun)
-			return &t->luns[mid];
-		if (t->luns[mid].lun < lun)
+		if (luns[mid].lun == lun)
+			return &luns[mid];
+		if (luns[mid].lun < lun)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -90,7 +97,11 @@ int tgt_targets_build(struct tgt_daemon *d, char *err, size_t errlen)
 	size_t i, j;
 	int rc;
 
-	d->targets = calloc(cfg->ntargets, sizeof(*d->targets));
+	if (cfg->ntargets > TGT_TARGETS_MAX) {
+		snprintf(err, errlen, "too many targets (at most %d)", TGT_TARGETS_MAX);
+		return -E2BIG;
+	}
+	d->targets = calloc(TGT_TARGETS_MAX, sizeof(*d->targets));
 	if (!d->targets)
 		return -ENOMEM;
 	for (i = 0; i < cfg->ntargets; i++) {
@@ -101,7 +112,8 @@ int tgt_targets_build(struct tgt_daemon *d, char *err, size_t errlen)
 		t->name = strdup(ct->name);
 		t->alias = ct->alias ? strdup(ct->alias) : NULL;
 		t->tpgt = ct->tpgt;
-		t->luns = calloc(ct->nluns ? ct->nluns : 1, sizeof(*t->luns));
+		t->luns_cap = ct->nluns ? ct->nluns : 1;
+		t->luns = calloc(t->luns_cap, sizeof(*t->luns));
 		t->acl = calloc(ct->nacl ? ct->nacl : 1, sizeof(*t->acl));
 		if (!t->name || !t->luns || !t->acl || chap_dup(&t->chap, &ct->chap) ||
 		    chap_dup(&t->chap_mutual, &ct->chap_mutual))

@@ -22,6 +22,11 @@ struct tgt_lu;
 struct tgt_daemon;
 struct tgt_session;
 struct tgt_conn;
+struct tgt_admin;
+
+/* Targets a daemon can hold: the array is allocated once so that sessions
+ * may keep pointers into it while targets come and go. */
+#define TGT_TARGETS_MAX 256
 
 struct tgt_lun {
 	uint64_t lun; /* LUN number as configured (0..TGT_LUN_MAX) */
@@ -33,8 +38,13 @@ struct tgt_target {
 	char *name;
 	char *alias;
 	uint16_t tpgt;
-	struct tgt_lun *luns; /* sorted by number */
+	/* Sorted by number. The admin side replaces the array (never in place)
+	 * and keeps the old one until exit; luns_cap never shrinks, so a reader
+	 * mixing an old count with a new array stays in bounds. */
+	struct tgt_lun *luns;
 	size_t nluns;
+	size_t luns_cap;
+	bool removed; /* by the admin side; the slot stays for live pointers */
 	char **acl; /* empty: every initiator may log in */
 	size_t nacl;
 	struct tgt_cfg_chap chap;
@@ -68,8 +78,9 @@ struct tgt_thread {
 struct tgt_daemon {
 	struct tgt_config *cfg;
 	pthread_rwlock_t objs_lock;
-	struct tgt_target *targets;
+	struct tgt_target *targets; /* TGT_TARGETS_MAX slots, never moved */
 	size_t ntargets;
+	struct tgt_admin *admin; /* control socket state (target/admin.h) */
 	struct tgt_portal *portals;
 	size_t nportals;
 	struct tgt_thread *threads;

@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "target/admin.h"
 #include "target/config.h"
 #include "target/conn.h"
+#include "target/ctl.h"
 #include "target/portal.h"
 #include "target/tgt.h"
 #include "transport/transport.h"
@@ -112,8 +114,32 @@ static enum log_level log_level_of(int syslog_level)
 	return LOG_LVL_DEBUG;
 }
 
+/* The control socket: a default one that cannot be made is not fatal (the
+ * daemon runs without it); one asked for with --control is. */
+static int control_start(struct tgt_daemon *d, struct tgt_ctl **ctl)
+{
+	const char *path = d->cfg->control ? d->cfg->control : TGT_CTL_PATH_DEFAULT;
+	char err[512] = "";
+	int rc;
+
+	*ctl = NULL;
+	if (!strcmp(path, "none"))
+		return 0;
+	rc = tgt_ctl_start(d, path, ctl, err, sizeof(err));
+	if (rc && !d->cfg->control) {
+		log_warn("%s; running without a control socket", *err ? err : strerror(-rc));
+		return 0;
+	}
+	if (rc)
+		log_error("%s", *err ? err : strerror(-rc));
+	else
+		log_info("control socket %s", path);
+	return rc;
+}
+
 static int daemon_run(struct tgt_daemon *d)
 {
+	struct tgt_ctl *ctl = NULL;
 	struct xt_group_opts go;
 	sigset_t set;
 	char err[512] = "";
@@ -153,6 +179,9 @@ static int daemon_run(struct tgt_daemon *d)
 			return rc;
 		}
 	}
+	rc = tgt_admin_init(d);
+	if (rc)
+		return rc;
 	rc = tgt_targets_build(d, err, sizeof(err));
 	if (!rc)
 		rc = tgt_portals_build(d, err, sizeof(err));
@@ -171,6 +200,9 @@ static int daemon_run(struct tgt_daemon *d)
 		}
 		d->threads[i].started = true;
 	}
+	rc = control_start(d, &ctl);
+	if (rc)
+		goto stop;
 	for (i = 0; i < d->nportals; i++)
 		log_info("listening on %s (%s, %u thread%s)", d->portals[i].text,
 		         xt_group_backend(d->threads[0].g), d->nthreads,
@@ -187,6 +219,8 @@ static int daemon_run(struct tgt_daemon *d)
 	log_info("%s: stopping, finishing commands in flight", strsignal(sig));
 	rc = 0;
 stop:
+	/* No change while the threads drain. */
+	tgt_ctl_stop(ctl);
 	atomic_store(&d->stopping, true);
 	for (i = 0; i < d->nthreads; i++) {
 		if (!d->threads[i].started)
@@ -212,6 +246,7 @@ static void daemon_free(struct tgt_daemon *d)
 			}
 	}
 	tgt_portals_free(d);
+	tgt_admin_free(d);
 	tgt_targets_free(d);
 	free(d->threads);
 	pthread_rwlock_destroy(&d->objs_lock);
