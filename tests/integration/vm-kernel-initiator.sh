@@ -36,7 +36,7 @@ echo "VM run: $((SECONDS - start)) s"
 
 sum=$(sed -n 's/^XI-VM: WROTE .*md5=\([0-9a-f]\{32\}\).*/\1/p' "$VM_LOG" | head -n 1)
 [ -n "$sum" ] || xi_fail "the guest printed no checksum"
-# 512-byte blocks: the LUN's block size (ram LUNs default to 512).
+# Block numbers in the LUN's own block size, as xtgtd reports it.
 bs=$("$XIO" "iscsi://127.0.0.1:$PORT/$IQN/0" capacity | sed -n 's/^Block size: //p')
 [ -n "$bs" ] || xi_fail "capacity through xiscsi-io"
 per_mb=$((1048576 / bs))

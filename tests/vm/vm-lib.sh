@@ -41,8 +41,8 @@ vm_boot() {
 # vm_wait MARKER SECONDS: until the guest prints "XI-VM: MARKER"; fails at
 # the guest's "XI-VM: FAIL", when QEMU ends first, or after SECONDS.
 vm_wait() {
-	local marker=$1 secs=$2 i
-	for i in $(seq 1 $((secs * 5))); do
+	local marker=$1 secs=$2
+	for _ in $(seq 1 $((secs * 5))); do
 		grep -aq "^XI-VM: $marker" "$VM_LOG" && return 0
 		grep -aq '^XI-VM: FAIL' "$VM_LOG" &&
 			xi_fail "guest: $(grep -a '^XI-VM: FAIL' "$VM_LOG" | head -n 1)"
