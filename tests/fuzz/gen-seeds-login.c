@@ -46,6 +46,8 @@ static void put(struct seed *s, const void *p, size_t n)
 		fprintf(stderr, "gen-seeds-login: seed too large\n");
 		exit(1);
 	}
+	if (n == 0) /* an empty data segment comes as (NULL, 0) */
+		return;
 	memcpy(s->buf + s->len, p, n);
 	s->len += n;
 }
