@@ -23,7 +23,7 @@ xi_wait_port 127.0.0.1 "$PORT" 10
 start=$SECONDS
 vm_boot guest 150 "" xi.mode=initiator "xi.target=$IQN" "xi.portal=10.0.2.2:$PORT" \
 	"xi.mb=$MB" "xi.seek_mb=$SEEK_MB"
-vm_wait BOOTED 60
+vm_wait_boot 60
 vm_wait LOGGED-IN 60
 vm_wait PASS 90
 echo "guest: $(grep -a '^XI-VM: \(LOGGED-IN\|WROTE\|READ\)' "$VM_LOG" | tr '\n' ' ')"

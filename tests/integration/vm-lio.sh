@@ -18,7 +18,7 @@ start=$SECONDS
 # restrict=on: the guest reaches nothing; only the forwarded portal is open.
 vm_boot lio 180 ",restrict=on,hostfwd=tcp:127.0.0.1:$HPORT-:3260" \
 	xi.mode=lio "xi.target=$IQN" xi.mb=64
-vm_wait BOOTED 60
+vm_wait_boot 60
 vm_wait READY 90
 echo "LIO ready after $((SECONDS - start)) s"
 URL="iscsi://127.0.0.1:$HPORT/$IQN/0"

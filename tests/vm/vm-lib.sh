@@ -40,6 +40,19 @@ vm_boot() {
 
 # vm_wait MARKER SECONDS: until the guest prints "XI-VM: MARKER"; fails at
 # the guest's "XI-VM: FAIL", when QEMU ends first, or after SECONDS.
+# vm_wait_boot SECONDS: the same for BOOTED, but a VM that never comes up
+# (QEMU refuses to start, the kernel panics) skips the test instead.
+vm_wait_boot() {
+	local secs=$1
+	for _ in $(seq 1 $((secs * 5))); do
+		grep -aq '^XI-VM: BOOTED' "$VM_LOG" && return 0
+		kill -0 "$VM_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	grep -aq '^XI-VM: BOOTED' "$VM_LOG" && return 0
+	xi_skip "the VM did not start: $(tail -n 3 "$XI_TMP"/*-qemu.log "$VM_LOG" | tr '\n' ' ')"
+}
+
 vm_wait() {
 	local marker=$1 secs=$2
 	for _ in $(seq 1 $((secs * 5))); do
