@@ -54,6 +54,10 @@ static bool rw_decode(struct tgt_lu *lu, struct scsi_task *t, struct cdb_rw *rw,
 		scsi_task_bad_cdb(t, len_byte(t->cdb[0]), -1);
 		return false;
 	}
+	/* A write of no blocks is no error (SBC-4 5.40) and changes nothing,
+	 * so write protection does not stop it. */
+	if (rw->len && (scsi_cmd_lookup(t->cdb, t->cdb_len)->flags & SCSI_F_WP_LATE))
+		return scsi_task_wp_ok(lu, t);
 	return true;
 }
 

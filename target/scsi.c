@@ -121,7 +121,7 @@ const struct scsi_cmd scsi_cmds[256] = {
         [READ_6] = {"READ(6)", sbc_read, xfer_rw, SCSI_F_IN | RW_FLAGS, 6,
                     U6(READ_6, 0x1f, 0xff, 0xff, 0xff)},
         [WRITE_6] = {"WRITE(6)", sbc_write, xfer_rw,
-                     SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 6,
+                     SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE, 6,
                      U6(WRITE_6, 0x1f, 0xff, 0xff, 0xff)},
         [INQUIRY] = {"INQUIRY", spc_inquiry, xfer_be16_at3,
                      SCSI_F_IN | SCSI_F_NO_UA | SCSI_F_RESV_OK | SCSI_F_NO_LU | SCSI_F_PR_OK, 6,
@@ -145,12 +145,12 @@ const struct scsi_cmd scsi_cmds[256] = {
         [READ_10] = {"READ(10)", sbc_read, xfer_rw, SCSI_F_IN | RW_FLAGS, 10,
                      U10(READ_10, 0x18, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff)},
         [WRITE_10] = {"WRITE(10)", sbc_write, xfer_rw,
-                      SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 10,
+                      SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE, 10,
                       U10(WRITE_10, 0x18, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff)},
-        [WRITE_AND_VERIFY_10] = {"WRITE AND VERIFY(10)", sbc_write_verify, xfer_rw,
-                                 SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 10,
-                                 U10(WRITE_AND_VERIFY_10, 0x12, 0xff, 0xff, 0xff, 0xff, 0, 0xff,
-                                     0xff)},
+        [WRITE_AND_VERIFY_10] =
+                {"WRITE AND VERIFY(10)", sbc_write_verify, xfer_rw,
+                 SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE, 10,
+                 U10(WRITE_AND_VERIFY_10, 0x12, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff)},
         [VERIFY_10] = {"VERIFY(10)", sbc_verify, xfer_verify, SCSI_F_OUT | RW_FLAGS, 10,
                        U10(VERIFY_10, 0x16, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff)},
         [PRE_FETCH_10] = {"PRE-FETCH(10)", sbc_pre_fetch, NULL, RW_FLAGS, 10,
@@ -188,11 +188,13 @@ const struct scsi_cmd scsi_cmds[256] = {
                                U16(COMPARE_AND_WRITE, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                    0xff, 0xff, 0, 0, 0, 0xff, 0)},
         [WRITE_16] = {"WRITE(16)", sbc_write, xfer_rw,
-                      SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 16,
+                      SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE, 16,
                       U16(WRITE_16, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                           0xff, 0xff, 0xff, 0)},
         [WRITE_AND_VERIFY_16] = {"WRITE AND VERIFY(16)", sbc_write_verify, xfer_rw,
-                                 SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 16,
+                                 SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS |
+                                         SCSI_F_WP_LATE,
+                                 16,
                                  U16(WRITE_AND_VERIFY_16, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0)},
         [VERIFY_16] = {"VERIFY(16)", sbc_verify, xfer_verify, SCSI_F_OUT | RW_FLAGS, 16,
@@ -209,7 +211,8 @@ const struct scsi_cmd scsi_cmds[256] = {
                            SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS, 16,
                            U16(WRITE_SAME_16, 0x19, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                0xff, 0xff, 0xff, 0xff, 0)},
-        [ORWRITE_16] = {"ORWRITE(16)", sbc_orwrite, xfer_rw, SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 16,
+        [ORWRITE_16] = {"ORWRITE(16)", sbc_orwrite, xfer_rw,
+                        SCSI_F_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE, 16,
                         U16(ORWRITE_16, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                             0xff, 0xff, 0xff, 0)},
         [READ_DEFECT_DATA_10] = {"READ DEFECT DATA(10)", sbc_read_defect_data, xfer_be16_at7,
@@ -228,12 +231,12 @@ const struct scsi_cmd scsi_cmds[256] = {
         [READ_12] = {"READ(12)", sbc_read, xfer_rw, SCSI_F_IN | RW_FLAGS, 12,
                      U12(READ_12, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0)},
         [WRITE_12] = {"WRITE(12)", sbc_write, xfer_rw,
-                      SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 12,
+                      SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE, 12,
                       U12(WRITE_12, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0)},
-        [WRITE_AND_VERIFY_12] = {"WRITE AND VERIFY(12)", sbc_write_verify, xfer_rw,
-                                 SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS, 12,
-                                 U12(WRITE_AND_VERIFY_12, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                     0xff, 0xff, 0)},
+        [WRITE_AND_VERIFY_12] =
+                {"WRITE AND VERIFY(12)", sbc_write_verify, xfer_rw,
+                 SCSI_F_OUT | SCSI_F_PARTIAL_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE, 12,
+                 U12(WRITE_AND_VERIFY_12, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0)},
         [VERIFY_12] = {"VERIFY(12)", sbc_verify, xfer_verify, SCSI_F_OUT | RW_FLAGS, 12,
                        U12(VERIFY_12, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0)},
 };
@@ -455,8 +458,18 @@ static bool task_precheck(struct tgt_lu *lu, struct scsi_task *t, const struct s
 		scsi_task_check(t, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 		return false;
 	}
-	if ((c->flags & SCSI_F_WRITE) &&
-	    (lu->readonly || atomic_load_explicit(&lu->swp, memory_order_relaxed))) {
+	/* A write whose handler decodes LBA, length and protection fields
+	 * checks write protection after them (SCSI_F_WP_LATE), so an invalid
+	 * CDB is an ILLEGAL REQUEST whatever the medium's state, as libiscsi's
+	 * Write*.BeyondEol and WriteProtect expect. */
+	if ((c->flags & SCSI_F_WRITE) && !(c->flags & SCSI_F_WP_LATE))
+		return scsi_task_wp_ok(lu, t);
+	return true;
+}
+
+bool scsi_task_wp_ok(struct tgt_lu *lu, struct scsi_task *t)
+{
+	if (lu->readonly || atomic_load_explicit(&lu->swp, memory_order_relaxed)) {
 		scsi_task_check(t, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
 		return false;
 	}

@@ -144,6 +144,7 @@ bool pr_conflict(struct tgt_lu *lu, const struct scsi_task *t, uint32_t flags);
 #define SCSI_F_PR_WRITE    0x0200 /* blocked under the write-exclusive types */
 #define SCSI_F_EXACT_OUT   0x0400 /* data-out must be exactly what the CDB implies */
 #define SCSI_F_PARTIAL_OUT 0x0800 /* short data-out: write what came (FCP-4 9.4.2 a) */
+#define SCSI_F_WP_LATE     0x1000 /* DATA PROTECT after the handler's CDB checks */
 
 /* A handler returns 0 when t holds its result, SCSI_ASYNC when it will
  * call scsi_task_finish() itself. */
@@ -171,6 +172,9 @@ extern const struct scsi_cmd scsi_cmds[256];
 extern const struct scsi_sa_cmd scsi_sa_cmds[];
 extern const size_t scsi_sa_cmds_count;
 const struct scsi_cmd *scsi_cmd_lookup(const uint8_t *cdb, unsigned cdb_len);
+/* Write protection for a SCSI_F_WP_LATE command, once its CDB is known to be
+ * valid: false with DATA PROTECT in t when the LU may not be written. */
+bool scsi_task_wp_ok(struct tgt_lu *lu, struct scsi_task *t);
 
 void scsi_task_good(struct scsi_task *t);
 /* CHECK CONDITION with sense key and ASC/ASCQ. Returns 0 for handlers. */

@@ -260,6 +260,28 @@ static void test_readonly_rejects_writes(void **state)
 	tgt_lu_close(lu);
 }
 
+/* On a write-protected LU the CDB's own errors come first (libiscsi's
+ * Write*.BeyondEol, WriteProtect, ZeroBlocks on a read-only LUN); only a
+ * valid write that would change blocks gets DATA PROTECT. */
+static void test_readonly_cdb_checked_first(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M,ro");
+	uint8_t b[1024] = {0};
+	struct scsi_task t;
+
+	assert_int_equal(do_rw16(lu, WRITE_16, 2048, 1, 0, b, 512, &t), SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	/* WRPROTECT set: no protection information on this LU. */
+	assert_int_equal(do_rw16(lu, WRITE_AND_VERIFY_16, 0, 1, 0x20, b, 512, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(do_rw16(lu, WRITE_16, 0, 0, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, WRITE_AND_VERIFY_16, 0, 2, 0, b, 1024, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	tgt_lu_close(lu);
+}
+
 static uint8_t unmap(struct tgt_lu *lu, uint64_t lba, uint32_t n, struct scsi_task *t)
 {
 	uint8_t cdb[10] = {UNMAP};
@@ -638,6 +660,7 @@ int main(void)
 	        cmocka_unit_test(test_write_verify_residuals),
 	        cmocka_unit_test(test_protect_bits_refused),
 	        cmocka_unit_test(test_readonly_rejects_writes),
+	        cmocka_unit_test(test_readonly_cdb_checked_first),
 	        cmocka_unit_test(test_unmap_status_ram),
 	        cmocka_unit_test(test_unmap_status_file),
 	        cmocka_unit_test(test_unmap_limits),
