@@ -3,6 +3,8 @@
 # families (iscsi-test-cu -t iSCSI, -t SCSI) on a thin-provisioned RAM LUN,
 # which runs the Unmap, GetLBAStatus and WriteSame-unmap suites too, and the
 # SCSI family on a removable LUN (PreventAllow, StartStopUnit, NoMedia).
+# On a read-only LUN, the ReadOnly suite, and writes whose CDB is wrong must
+# say so rather than DATA PROTECT (the rest of the family writes for real).
 # Every family must run tests and fail none. Before them, a 1 MiB write
 # through QEMU's libiscsi client: immediate data, unsolicited Data-Out up to
 # FirstBurstLength, then R2Ts (RFC 7143 13.13, 13.14) must all add up.
@@ -16,7 +18,7 @@ PORT=$(xi_free_port)
 IQN=iqn.2026-11.org.xiscsi:cu
 # The suite's second initiator must be allowed in too (open ACL).
 xi_bg xtgtd "$XTGTD" -f --listen "127.0.0.1:$PORT" --target "$IQN" \
-	--lun ram:128M,thin --lun ram:64M,removable
+	--lun ram:128M,thin --lun ram:64M,removable --lun ram:16M,ro
 XT_PID=$XI_LAST_PID
 xi_wait_port 127.0.0.1 "$PORT"
 URL=iscsi://127.0.0.1:$PORT/$IQN
@@ -56,6 +58,10 @@ run_family() {
 run_family iSCSI 0
 run_family SCSI 0
 run_family SCSI 1
+for s in SCSI.ReadOnly SCSI.Write10.BeyondEol SCSI.Write16.WriteProtect \
+	SCSI.WriteVerify16.WriteProtect SCSI.Write10.ZeroBlocks; do
+	run_family "$s" 2
+done
 [ -z "$failed" ] || xi_fail "families with failures:$failed"
 xi_stop "$XT_PID" || xi_fail "xtgtd exit status $?"
 exit 0
