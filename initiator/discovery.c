@@ -186,6 +186,15 @@ int ini_text_rx(struct xiscsi_session *s, struct pdu_in *p)
 		s->text.len += p->data_len;
 	}
 	if (r->bhstrs_flags & ISCSI_FLAG_TEXT_CONTINUE) {
+		/*
+		 * RFC 7143 11.11.4: a response with more to come carries a TTT
+		 * other than the reserved one; echoing the reserved one would
+		 * start a new request instead of continuing this one.
+		 */
+		if (be32toh(r->bhstrs_ttt) == ISCSI_RESERVED_TAG) {
+			ini_text_fail(s, -EPROTO);
+			return 0;
+		}
 		/* RFC 7143 11.11.1: ask for the rest with an empty request carrying its TTT. */
 		err = send_text(s, be32toh(r->bhstrs_ttt), NULL, 0);
 		if (err)

@@ -519,6 +519,7 @@ static int rx_nop_in(struct xiscsi_session *s, struct pdu_in *p)
 	const struct iscsi_bhs_nop_in *ni = (const void *)p->bhs;
 	uint32_t itt = be32toh(ni->bhsni_itt);
 	uint32_t ttt = be32toh(ni->bhsni_ttt);
+	uint32_t echo;
 
 	/* RFC 7143 11.19: an unsolicited NOP-In (ITT reserved) does not advance StatSN. */
 	ini_rx_sn(s, ni->bhsni_statsn, ni->bhsni_expcmdsn, ni->bhsni_maxcmdsn,
@@ -530,9 +531,15 @@ static int rx_nop_in(struct xiscsi_session *s, struct pdu_in *p)
 	}
 	if (ttt == ISCSI_RESERVED_TAG)
 		return 0; /* a window update only */
-	/* The target pings: answer with its TTT and data echoed (11.18.2). */
-	return send_nop_out(s, ISCSI_RESERVED_TAG, ttt, ni->bhsni_lun,
-	                    p->status == 0 ? p->data : NULL, p->status == 0 ? p->data_len : 0);
+	/*
+	 * The target pings: answer with its TTT and data echoed (11.18.2). The
+	 * echo is a PDU we send, so it holds no more than the target declared
+	 * it takes (11.18.5, 13.12); our own limit let more in.
+	 */
+	echo = p->status == 0 ? p->data_len : 0;
+	if (echo > s->params.max_send_dsl)
+		echo = s->params.max_send_dsl;
+	return send_nop_out(s, ISCSI_RESERVED_TAG, ttt, ni->bhsni_lun, echo ? p->data : NULL, echo);
 }
 
 /* ----------------------------------------------------- state changes */

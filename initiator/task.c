@@ -624,6 +624,14 @@ static int rx_data_in(struct xiscsi_session *s, struct pdu_in *p)
 		           off, p->data_len);
 		return -EPROTO;
 	}
+	if (ini_datain_seq_check(t->exp_datasn, be32toh(di->bhsdi_datasn),
+	                         s->params.data_pdu_in_order && s->params.data_sequence_in_order,
+	                         t->datain_got, off)) {
+		ini_seterr(s, -EPROTO,
+		           "Data-In out of sequence (DataSN %u, offset %u; expected %u, %u)",
+		           be32toh(di->bhsdi_datasn), off, t->exp_datasn, t->datain_got);
+		return -EPROTO;
+	}
 	if (p->status == 0 && p->data_src != PDU_DATA_PLACED && p->data_len)
 		copy_to_iov(t->cmd->iov, t->cmd->iovcnt, off, p->data, p->data_len);
 	if (p->status)
@@ -634,7 +642,8 @@ static int rx_data_in(struct xiscsi_session *s, struct pdu_in *p)
 		t->cmd->status = di->bhsdi_status;
 		t->cmd->response = ISCSI_RSP_COMPLETED;
 		set_residual(t->cmd, di->bhsdi_flags, di->bhsdi_residual_count);
-		t->cmd->data_len = t->datain_got;
+		/* Out-of-order data may overlap: never report more than the buffer took. */
+		t->cmd->data_len = t->datain_got < t->xfer_len ? t->datain_got : t->xfer_len;
 		task_response_done(s, t);
 	}
 	return 0;
@@ -651,7 +660,7 @@ static int rx_scsi_rsp(struct xiscsi_session *s, struct pdu_in *p)
 	t->cmd->response = r->bhssr_response;
 	t->cmd->status = r->bhssr_status;
 	set_residual(t->cmd, r->bhssr_flags, r->bhssr_residual_count);
-	t->cmd->data_len = t->datain_got;
+	t->cmd->data_len = t->datain_got < t->xfer_len ? t->datain_got : t->xfer_len;
 	if (p->data_len && p->status == 0)
 		take_sense(t->cmd, p->data, p->data_len);
 	task_response_done(s, t);
@@ -680,17 +689,18 @@ static int rx_r2t(struct xiscsi_session *s, struct pdu_in *p)
 static int rx_reject(struct xiscsi_session *s, struct pdu_in *p)
 {
 	const struct iscsi_bhs_reject *r = (const void *)p->bhs;
-	const struct iscsi_bhs *bad;
+	struct iscsi_bhs bad;
 	struct ini_task *t;
 
 	ini_rx_sn(s, r->bhsrj_statsn, r->bhsrj_expcmdsn, r->bhsrj_maxcmdsn, true);
 	if (p->data_len < ISCSI_BHS_SIZE || p->status)
 		return 0;
-	bad = (const void *)p->data;
-	ini_log(1, "target rejected a PDU (opcode 0x%02x, reason 0x%02x)", pdu_opcode(bad),
+	/* The data segment may sit anywhere in the receive buffer: copy, do not cast. */
+	memcpy(&bad, p->data, sizeof(bad));
+	ini_log(1, "target rejected a PDU (opcode 0x%02x, reason 0x%02x)", pdu_opcode(&bad),
 	        r->bhsrj_reason);
-	t = task_by_itt(s, be32toh(bad->bhs_itt));
-	if (t && pdu_opcode(bad) == ISCSI_OP_SCSI_CMD) {
+	t = task_by_itt(s, be32toh(bad.bhs_itt));
+	if (t && pdu_opcode(&bad) == ISCSI_OP_SCSI_CMD) {
 		/* RFC 7143 11.17.1: a rejected command is not executed; fail it. */
 		t->cmd->result = -EPROTO;
 		task_response_done(s, t);

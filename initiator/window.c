@@ -78,3 +78,13 @@ int ini_datain_check(uint32_t xfer_len, uint32_t offset, uint32_t len)
 		return -EPROTO;
 	return 0;
 }
+
+int ini_datain_seq_check(uint32_t exp_datasn, uint32_t datasn, bool in_order, uint32_t got,
+                         uint32_t offset)
+{
+	if (datasn != exp_datasn)
+		return -EPROTO;
+	if (in_order && offset != got)
+		return -EPROTO;
+	return 0;
+}

@@ -64,5 +64,15 @@ int ini_r2t_check(uint32_t xfer_len, uint32_t offset, uint32_t desired, uint32_t
  * Returns 0 or -EPROTO.
  */
 int ini_datain_check(uint32_t xfer_len, uint32_t offset, uint32_t len);
+/*
+ * Check a Data-In's place in the sequence: its DataSN is the next one
+ * (RFC 7143 11.7.4; at ErrorRecoveryLevel 0 a gap cannot be recovered) and,
+ * when DataPDUInOrder and DataSequenceInOrder are both Yes (13.19, 13.20),
+ * its offset is where the data so far ended. Without it a repeated or
+ * overlapping PDU counts twice and the byte count passes the buffer.
+ * Returns 0 or -EPROTO.
+ */
+int ini_datain_seq_check(uint32_t exp_datasn, uint32_t datasn, bool in_order, uint32_t got,
+                         uint32_t offset);
 
 #endif

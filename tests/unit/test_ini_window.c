@@ -132,6 +132,19 @@ static void test_datain_checks(void **state)
 	assert_int_equal(ini_datain_check(4096, 0xffffff00u, 0x200), -EPROTO);
 }
 
+/* A repeated Data-In (same DataSN and offset) is refused: counted twice it overruns the buffer. */
+static void test_datain_sequence(void **state)
+{
+	(void)state;
+	assert_int_equal(ini_datain_seq_check(0, 0, true, 0, 0), 0);
+	assert_int_equal(ini_datain_seq_check(1, 1, true, 4096, 4096), 0);
+	assert_int_equal(ini_datain_seq_check(1, 0, true, 4096, 0), -EPROTO);
+	assert_int_equal(ini_datain_seq_check(1, 1, true, 4096, 0), -EPROTO);
+	assert_int_equal(ini_datain_seq_check(1, 2, false, 4096, 8192), -EPROTO);
+	/* Out of order allowed: the offset may move back, the DataSN may not skip. */
+	assert_int_equal(ini_datain_seq_check(1, 1, false, 4096, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +159,7 @@ int main(void)
 	        cmocka_unit_test(test_plan_small_write_fits_in_command),
 	        cmocka_unit_test(test_r2t_checks),
 	        cmocka_unit_test(test_datain_checks),
+	        cmocka_unit_test(test_datain_sequence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
