@@ -188,10 +188,10 @@ int ini_text_rx(struct xiscsi_session *s, struct pdu_in *p)
 	if (r->bhstrs_flags & ISCSI_FLAG_TEXT_CONTINUE) {
 		/*
 		 * RFC 7143 11.11.4: a response with more to come carries a TTT
-		 * other than the reserved one; echoing the reserved one would
-		 * start a new request instead of continuing this one.
+		 * other than the reserved one (echoing that would start a new
+		 * request) and some of the text (else the loop never ends).
 		 */
-		if (be32toh(r->bhstrs_ttt) == ISCSI_RESERVED_TAG) {
+		if (ini_text_continue_check(be32toh(r->bhstrs_ttt), p->data_len)) {
 			ini_text_fail(s, -EPROTO);
 			return 0;
 		}

@@ -678,7 +678,9 @@ static int rx_r2t(struct xiscsi_session *s, struct pdu_in *p)
 	ini_rx_sn(s, r->bhsr2t_statsn, r->bhsr2t_expcmdsn, r->bhsr2t_maxcmdsn, false);
 	if (!t)
 		return 0;
-	if (t->cmd->dir != XISCSI_DIR_WRITE ||
+	/* RFC 7143 11.8: the Data-Out we answer with carries this TTT; the reserved one means
+	 * unsolicited data to the target. */
+	if (t->cmd->dir != XISCSI_DIR_WRITE || be32toh(r->bhsr2t_ttt) == ISCSI_RESERVED_TAG ||
 	    ini_r2t_check(t->xfer_len, off, want, s->params.max_burst_length)) {
 		ini_seterr(s, -EPROTO, "R2T outside the command (offset %u, %u bytes)", off, want);
 		return -EPROTO;

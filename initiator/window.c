@@ -1,6 +1,7 @@
 #include <errno.h>
 
 #include "initiator/window.h"
+#include "lib/pdu.h"
 #include "lib/serial.h"
 
 void ini_window_reset(struct ini_window *w, uint32_t cmdsn, uint32_t exp_cmdsn, uint32_t max_cmdsn)
@@ -85,6 +86,13 @@ int ini_datain_seq_check(uint32_t exp_datasn, uint32_t datasn, bool in_order, ui
 	if (datasn != exp_datasn)
 		return -EPROTO;
 	if (in_order && offset != got)
+		return -EPROTO;
+	return 0;
+}
+
+int ini_text_continue_check(uint32_t ttt, uint32_t data_len)
+{
+	if (ttt == ISCSI_RESERVED_TAG || data_len == 0)
 		return -EPROTO;
 	return 0;
 }

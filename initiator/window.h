@@ -74,5 +74,12 @@ int ini_datain_check(uint32_t xfer_len, uint32_t offset, uint32_t len);
  */
 int ini_datain_seq_check(uint32_t exp_datasn, uint32_t datasn, bool in_order, uint32_t got,
                          uint32_t offset);
+/*
+ * Check a Text Response with the C bit (RFC 7143 11.11.2, 11.11.4): it
+ * names a Target Transfer Tag to continue with (not the reserved one) and
+ * carries part of the answer; an empty piece makes no progress and the
+ * exchange would go on for ever. Returns 0 or -EPROTO.
+ */
+int ini_text_continue_check(uint32_t ttt, uint32_t data_len);
 
 #endif

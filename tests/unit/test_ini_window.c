@@ -145,6 +145,15 @@ static void test_datain_sequence(void **state)
 	assert_int_equal(ini_datain_seq_check(1, 1, false, 4096, 0), 0);
 }
 
+/* A Text Response with C set must name a TTT and carry text, or SendTargets never ends. */
+static void test_text_continue(void **state)
+{
+	(void)state;
+	assert_int_equal(ini_text_continue_check(7, 100), 0);
+	assert_int_equal(ini_text_continue_check(0xffffffffu, 100), -EPROTO);
+	assert_int_equal(ini_text_continue_check(7, 0), -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +169,7 @@ int main(void)
 	        cmocka_unit_test(test_r2t_checks),
 	        cmocka_unit_test(test_datain_checks),
 	        cmocka_unit_test(test_datain_sequence),
+	        cmocka_unit_test(test_text_continue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
