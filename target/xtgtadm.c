@@ -325,6 +325,10 @@ static char *transact(const char *path, const char *line, int *status)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			/* The daemon may have refused us before reading (peer
+			 * check): its reply is waiting to be read. */
+			if (errno == EPIPE || errno == ECONNRESET)
+				break;
 			fprintf(stderr, "%s: send: %s\n", PROG, strerror(errno));
 			goto fail;
 		}

@@ -7,6 +7,9 @@ XI_TARGET_IT = \
 	tests/integration/xtgtd-sigterm.sh \
 	tests/integration/xtgtd-conformance.sh \
 	tests/integration/xtgtd-auth.sh \
-	tests/integration/xtgtd-protocol.sh
+	tests/integration/xtgtd-protocol.sh \
+	tests/integration/xtgtadm-ops.sh \
+	tests/integration/xtgtadm-persist.sh \
+	tests/integration/xtgtadm-socket.sh
 TESTS += $(XI_TARGET_IT)
 EXTRA_DIST += $(XI_TARGET_IT)
