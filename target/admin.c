@@ -308,6 +308,7 @@ static json_t *cmd_target_add(struct tgt_daemon *d, json_t *args)
 	const char *alias = arg_str(args, "alias");
 	long long tpgt = TGT_TPGT_DEFAULT;
 	struct tgt_target *t;
+	bool tpgt_given;
 	size_t i;
 	int rc;
 
@@ -316,6 +317,7 @@ static json_t *cmd_target_add(struct tgt_daemon *d, json_t *args)
 	rc = arg_uint(a, args, "tpgt", 65535, &tpgt, false);
 	if (rc < 0)
 		return NULL;
+	tpgt_given = rc == 0;
 	if (tpgt == 0)
 		return fail(a, ERR_INVALID, "tpgt must be from 1 to 65535");
 	if (strlen(name) > TGT_NAME_MAX || !token_ok(name, false) ||
@@ -328,7 +330,8 @@ static json_t *cmd_target_add(struct tgt_daemon *d, json_t *args)
 		return fail(a, ERR_INVALID, "bad alias (1 to 255 characters, no quotes)");
 	t = tgt_target_find(d, name);
 	if (t) {
-		bool same = t->tpgt == tpgt && (!alias || (t->alias && !strcmp(alias, t->alias)));
+		bool same = (!tpgt_given || t->tpgt == tpgt) &&
+		            (!alias || (t->alias && !strcmp(alias, t->alias)));
 
 		if (!same)
 			return fail(a, ERR_EXISTS, "target '%s' exists with other settings", name);

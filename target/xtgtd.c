@@ -288,6 +288,15 @@ int main(int argc, char **argv)
 	log_setup(PROG, log_level_of(cfg.log_level),
 	          cfg.log_dest == TGT_LOG_SYSLOG || !cfg.foreground ? LOG_SINK_SYSLOG
 	                                                            : LOG_SINK_STDERR);
+	if (cfg.config_file && cfg.config_file[0] != '/') {
+		/* daemon() moves to /: the admin side saves to this path later. */
+		char *abs = realpath(cfg.config_file, NULL);
+
+		if (abs) {
+			free(cfg.config_file);
+			cfg.config_file = abs;
+		}
+	}
 	if (!cfg.foreground && daemon(0, 0)) {
 		fprintf(stderr, "%s: cannot detach: %s\n", PROG, strerror(errno));
 		status = EXIT_FAILURE;
