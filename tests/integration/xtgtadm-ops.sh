@@ -73,6 +73,14 @@ adm config show --secrets | grep -q alice-secret-12 || xi_fail "config show --se
 adm auth set "$NEW" none >/dev/null || xi_fail "auth set none"
 iscsi-inq -i "$INI" "iscsi://127.0.0.1:$PORT/$NEW/0" >/dev/null || xi_fail "auth none still asks CHAP"
 
+# Discovery CHAP, set and lifted at run time.
+adm auth set discovery chap disco disco-secret-123 >/dev/null || xi_fail "auth set discovery"
+iscsi-ls "iscsi://127.0.0.1:$PORT" >/dev/null 2>&1 && xi_fail "discovery without CHAP let in"
+iscsi-ls "iscsi://disco%disco-secret-123@127.0.0.1:$PORT" | grep -q "Target:$BASE" ||
+	xi_fail "discovery with CHAP refused"
+adm auth set discovery none >/dev/null || xi_fail "auth set discovery none"
+iscsi-ls "iscsi://127.0.0.1:$PORT" | grep -q "Target:$BASE" || xi_fail "discovery still asks CHAP"
+
 # A live session is listed with its initiator and counters, and dropped.
 xi_bg perf iscsi-perf -i "$INI" -m 4 -x 0 "iscsi://127.0.0.1:$PORT/$NEW/0"
 PERF_PID=$XI_LAST_PID
@@ -101,6 +109,20 @@ grep -q 'session dropped by the administrator' "$XI_TMP/xtgtd.log" || xi_fail "d
 for _ in $(seq 1 50); do kill -0 "$PERF_PID" 2>/dev/null || break; sleep 0.1; done
 kill -KILL "$PERF_PID" 2>/dev/null
 adm session drop 4242 2>/dev/null && xi_fail "dropping an absent session succeeded"
+
+# --force removes a LUN in use and drops the sessions using its target.
+adm lun add "$NEW" 5 ram:4M >/dev/null || xi_fail "lun add 5"
+xi_bg perf2 iscsi-perf -i "$INI" -m 4 -x 0 "iscsi://127.0.0.1:$PORT/$NEW/5"
+PERF_PID=$XI_LAST_PID
+for _ in $(seq 1 50); do
+	adm --json target list | grep -q "\"name\":\"$NEW\".*\"sessions\":1" && break
+	sleep 0.1
+done
+adm lun remove "$NEW" 5 2>/dev/null && xi_fail "LUN 5 in use removed without --force"
+adm lun remove "$NEW" 5 --force >/dev/null || xi_fail "lun remove --force"
+for _ in $(seq 1 50); do kill -0 "$PERF_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$PERF_PID" 2>/dev/null && xi_fail "session on a force-removed LUN not dropped"
+adm lun list "$NEW" | grep -q ram:4M && xi_fail "LUN 5 still listed"
 
 # Removal: LUN then target; the daemon keeps serving the others.
 adm lun remove "$NEW" 0 >/dev/null || xi_fail "lun remove"
