@@ -34,6 +34,7 @@ struct tgt_admin {
 	time_t started;
 	char err[512];
 	const char *code; /* machine-readable error class */
+	char *save_path;  /* config.save: where to write after the lock */
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -92,6 +93,7 @@ void tgt_admin_free(struct tgt_daemon *d)
 		free(a->r.ptrs[i]);
 	free(a->r.lus);
 	free(a->r.ptrs);
+	free(a->save_path);
 	free(a);
 	d->admin = NULL;
 }
@@ -1012,23 +1014,9 @@ static json_t *cmd_config_show(struct tgt_daemon *d, json_t *args)
 	return r;
 }
 
-static int config_save(struct tgt_daemon *d, const char *path)
-{
-	char *text = tgt_admin_config_text(d, 1);
-	int rc;
-
-	if (!text)
-		return -ENOMEM;
-	rc = tgt_admin_write_atomic(path, text);
-	explicit_bzero(text, strlen(text));
-	free(text);
-	return rc;
-}
-
 static json_t *cmd_config_save(struct tgt_daemon *d, json_t *args)
 {
 	const char *path = arg_str(args, "path");
-	int rc;
 
 	if (!path || !*path)
 		path = d->cfg->config_file;
@@ -1037,10 +1025,11 @@ static json_t *cmd_config_save(struct tgt_daemon *d, json_t *args)
 		            "no configuration file: xtgtd was started without -c; give a path");
 	if (path[0] != '/')
 		return fail(d->admin, ERR_INVALID, "path must be absolute, not '%s'", path);
-	rc = config_save(d, path);
-	if (rc)
-		return fail(d->admin, ERR_INTERNAL, "cannot write %s: %s", path, strerror(-rc));
-	log_info("admin: configuration saved to %s", path);
+	/* Written by tgt_admin_exec() once the lock is released. */
+	free(d->admin->save_path);
+	d->admin->save_path = strdup(path);
+	if (!d->admin->save_path)
+		return fail(d->admin, ERR_INTERNAL, "out of memory");
 	return json_pack("{s:s}", "path", path);
 }
 
@@ -1087,7 +1076,7 @@ char *tgt_admin_exec(struct tgt_daemon *d, const char *req, size_t len)
 	json_t *root, *args, *result = NULL, *reply;
 	const char *cmd;
 	const struct admin_cmd *c = NULL;
-	char msg[600], *out;
+	char msg[600], *out, *text = NULL;
 	size_t i;
 
 	root = json_loadb(req, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -1121,16 +1110,44 @@ char *tgt_admin_exec(struct tgt_daemon *d, const char *req, size_t len)
 		snprintf(a->err, sizeof(a->err), "out of memory");
 		pthread_rwlock_wrlock(&d->objs_lock);
 		result = c->fn(d, args ? args : empty);
-		if (result && c->changes && d->cfg->config_file) {
-			/* Every change is saved at once, so a restart (or a
-			 * crash) finds what was running. */
-			int rc = config_save(d, d->cfg->config_file);
+		/* Every change is saved at once, so a restart (or a crash)
+		 * finds what was running. The text is taken under the lock,
+		 * written after it: a reactor thread waiting to log someone
+		 * in must not wait for fsync. Only this thread saves, so the
+		 * files land in the order of the changes. */
+		if ((result && c->changes && d->cfg->config_file) || (result && a->save_path))
+			text = tgt_admin_config_text(d, 1);
+		pthread_rwlock_unlock(&d->objs_lock);
+		if (a->save_path) {
+			/* config.save: its reply says whether the file is there. */
+			int rc = text ? tgt_admin_write_atomic(a->save_path, text) : -ENOMEM;
+
+			if (rc) {
+				json_decref(result);
+				result = fail(a, ERR_INTERNAL, "cannot write %s: %s", a->save_path,
+				              strerror(-rc));
+			} else {
+				log_info("admin: configuration saved to %s", a->save_path);
+			}
+			free(a->save_path);
+			a->save_path = NULL;
+			if (text) {
+				explicit_bzero(text, strlen(text));
+				free(text);
+				text = NULL;
+			}
+		}
+		if (text) {
+			int rc = tgt_admin_write_atomic(d->cfg->config_file, text);
 
 			if (rc)
 				log_error("admin: cannot save %s: %s", d->cfg->config_file,
 				          strerror(-rc));
+			explicit_bzero(text, strlen(text));
+			free(text);
+		} else if (result && c->changes && d->cfg->config_file) {
+			log_error("admin: cannot save %s: out of memory", d->cfg->config_file);
 		}
-		pthread_rwlock_unlock(&d->objs_lock);
 		json_decref(empty);
 	}
 	json_decref(root);
