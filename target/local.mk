@@ -34,4 +34,25 @@ tests_unit_test_tgt_config_CFLAGS = $(XI_UNIT_CFLAGS)
 tests_unit_test_tgt_config_LDADD = $(XI_UNIT_LDADD)
 endif
 
+# The control socket's request handling, fuzzed (tests/fuzz/pdu.mk pattern).
+XI_ADMIN_FUZZ_SOURCES = tests/fuzz/fuzz_admin.c target/admin.c target/config.c \
+	target/portal.c target/session.c target/conn.c target/iscsi_login.c \
+	target/iscsi_ffp.c target/discovery.c
+EXTRA_DIST += tests/fuzz/seeds/admin tests/fuzz/gen-seeds-admin.sh
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_admin
+tests_fuzz_fuzz_admin_SOURCES = $(XI_ADMIN_FUZZ_SOURCES)
+tests_fuzz_fuzz_admin_LDFLAGS = $(XI_FUZZ_LINK)
+else
+if ENABLE_TESTS
+check_PROGRAMS += tests/fuzz/fuzz_admin
+TESTS += tests/fuzz/fuzz_admin
+tests_fuzz_fuzz_admin_SOURCES = $(XI_ADMIN_FUZZ_SOURCES) tests/fuzz/replay.c
+endif
+endif
+tests_fuzz_fuzz_admin_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_SEED_DIR='"$(XI_FUZZ_SEEDS)/admin"'
+tests_fuzz_fuzz_admin_CFLAGS = $(AM_CFLAGS) -pthread $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_admin_LDADD = target/libxtscsi.la transport/libxt.la lib/libxcore.la \
+	$(JANSSON_LIBS) -lpthread
+
 include tests/integration/target.mk
