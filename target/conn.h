@@ -136,6 +136,10 @@ const char *tgt_tmf_name(uint8_t fn);
 void tgt_ffp_send_ping(struct tgt_conn *c, uint64_t now_ms);
 /* Drop the session's tasks (connection gone); their sends are cancelled. */
 void tgt_ffp_conn_gone(struct tgt_conn *c);
+/* The CmdSN of a non-immediate PDU handled at once (Text, NOP-Out, TMF,
+ * Logout): false when it is outside the window and the PDU must be
+ * ignored (RFC 7143 3.2.2.1); otherwise ExpCmdSN moves over it. */
+bool tgt_ffp_cmdsn_take(struct tgt_session *s, uint32_t cmdsn, bool immediate);
 /* Text request in either session type: SendTargets (discovery.c). */
 int tgt_text_pdu(struct tgt_conn *c, struct pdu_in *pdu);
 /* SendTargets answer for 'which' ("All" or a name) into keys. */

@@ -190,8 +190,10 @@ int tgt_text_pdu(struct tgt_conn *c, struct pdu_in *pdu)
 	size_t len = 0;
 	int rc;
 
-	if (!pdu_is_immediate(pdu->bhs) && cmdsn == s->exp_cmdsn)
-		s->exp_cmdsn++;
+	/* 3.2.2.1: outside the window, ignored; in it, ExpCmdSN moves on
+	 * through cmdsn_advance so queued commands behind it run. */
+	if (!tgt_ffp_cmdsn_take(s, cmdsn, pdu_is_immediate(pdu->bhs)))
+		return 0;
 	if (ttt != ISCSI_RESERVED_TAG && !(c->text_in && keys_pending(c->text_in))) {
 		/* 11.10.4: the initiator asks for the rest of our answer. */
 		if (!c->text_out || ttt != c->text_ttt || rq->bhstr_itt != c->text_itt) {

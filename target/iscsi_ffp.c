@@ -50,7 +50,10 @@ static enum cmdsn_verdict cmdsn_check(struct tgt_session *s, uint32_t cmdsn, boo
 		return CMDSN_NOW;
 	if (cmdsn == s->exp_cmdsn)
 		return CMDSN_NOW;
-	if (serial_gt(cmdsn, s->exp_cmdsn) && serial_le(cmdsn, s->max_cmdsn))
+	/* A number already used (an aborted or rejected command, a NOP-Out,
+	 * TMF or Logout handled at once) is a duplicate (3.2.2.1). */
+	if (serial_gt(cmdsn, s->exp_cmdsn) && serial_le(cmdsn, s->max_cmdsn) &&
+	    !tgt_session_cmdsn_is_consumed(s, cmdsn))
 		return CMDSN_LATER;
 	return CMDSN_DROP;
 }
@@ -62,12 +65,41 @@ static void cmdsn_advance(struct tgt_session *s)
 	struct tgt_task *t;
 
 	s->exp_cmdsn++;
-	while ((t = s->pending) && t->cmdsn == s->exp_cmdsn) {
-		s->pending = t->next;
-		t->next = NULL;
-		s->exp_cmdsn++;
-		task_maybe_ready(t);
+	/* Bounded: each turn takes a queued task or a consumed number. */
+	for (;;) {
+		t = s->pending;
+		if (t && t->cmdsn == s->exp_cmdsn) {
+			s->pending = t->next;
+			t->next = NULL;
+			s->exp_cmdsn++;
+			task_maybe_ready(t);
+		} else if (tgt_session_cmdsn_unconsume(s, s->exp_cmdsn)) {
+			s->exp_cmdsn++;
+		} else {
+			break;
+		}
 	}
+}
+
+/* A non-immediate PDU that is not queued (handled at once, rejected or
+ * aborted) used cmdsn, which is in the window: ExpCmdSN must step over it
+ * when its turn comes, or every later command waits forever. */
+static void cmdsn_use(struct tgt_session *s, uint32_t cmdsn)
+{
+	if (cmdsn == s->exp_cmdsn)
+		cmdsn_advance(s);
+	else if (serial_gt(cmdsn, s->exp_cmdsn) && tgt_session_cmdsn_consume(s, cmdsn))
+		log_warn("CmdSN %u: no room to record it as used", cmdsn);
+}
+
+bool tgt_ffp_cmdsn_take(struct tgt_session *s, uint32_t cmdsn, bool immediate)
+{
+	if (immediate)
+		return true;
+	if (cmdsn_check(s, cmdsn, false) == CMDSN_DROP)
+		return false;
+	cmdsn_use(s, cmdsn);
+	return true;
 }
 
 static void pending_insert(struct tgt_session *s, struct tgt_task *t)
@@ -508,7 +540,10 @@ static int handle_scsi_cmd(struct tgt_conn *c, struct pdu_in *pdu)
 
 	c->rx_task = NULL;
 	if (s->discovery) {
-		/* 4.3: a discovery session carries Text and Logout only. */
+		/* 4.3: a discovery session carries Text and Logout only. The
+		 * rejected command still used its CmdSN (11.17.1). */
+		if (!tgt_ffp_cmdsn_take(s, cmdsn, imm))
+			return 0;
 		reason = ISCSI_REJECT_PROTOCOL_ERROR;
 		goto reject;
 	}
@@ -526,8 +561,8 @@ static int handle_scsi_cmd(struct tgt_conn *c, struct pdu_in *pdu)
 		 * not stall behind a command that never comes back. */
 		if (t)
 			tgt_task_put(t);
-		if (!imm && v == CMDSN_NOW)
-			cmdsn_advance(s);
+		if (!imm)
+			cmdsn_use(s, cmdsn);
 		reason = ISCSI_REJECT_DATA_DIGEST;
 		goto reject;
 	}
@@ -609,8 +644,8 @@ reject_cmd:
 	if (t)
 		tgt_task_put(t);
 	/* 11.17.1: a rejected command still used its CmdSN. */
-	if (!imm && v == CMDSN_NOW)
-		cmdsn_advance(s);
+	if (!imm)
+		cmdsn_use(s, cmdsn);
 reject:
 	return reject(c, pdu->bhs, reason);
 }
@@ -709,12 +744,8 @@ static int handle_nop_out(struct tgt_conn *c, struct pdu_in *pdu)
 		 * must be immediate and gets no reply. */
 		return 0;
 	}
-	if (!imm) {
-		if (cmdsn_check(s, cmdsn, false) == CMDSN_DROP)
-			return 0;
-		if (cmdsn == s->exp_cmdsn)
-			cmdsn_advance(s);
-	}
+	if (!tgt_ffp_cmdsn_take(s, cmdsn, imm))
+		return 0;
 	tx = tgt_tx_get(c);
 	if (!tx)
 		return -ENOMEM;
@@ -806,6 +837,9 @@ static int task_abort(struct tgt_task *t)
 				break;
 			}
 		}
+		/* 11.5.1: the aborted command's CmdSN counts as received. */
+		if (t->in_window)
+			cmdsn_use(s, t->cmdsn);
 		tgt_task_put(t);
 		return 0;
 	case TGT_TASK_DATA_OUT:
@@ -874,12 +908,8 @@ static int handle_tmf(struct tgt_conn *c, struct pdu_in *pdu)
 	unsigned wait = 0;
 	size_t i;
 
-	if (!pdu_is_immediate(pdu->bhs)) {
-		if (cmdsn_check(s, cmdsn, false) == CMDSN_DROP)
-			return 0;
-		if (cmdsn == s->exp_cmdsn)
-			cmdsn_advance(s);
-	}
+	if (!tgt_ffp_cmdsn_take(s, cmdsn, pdu_is_immediate(pdu->bhs)))
+		return 0;
 	if (s->tmf_tx)
 		return reject(c, pdu->bhs, ISCSI_REJECT_OUT_OF_RESOURCES);
 	tx = tgt_tx_get(c);
@@ -899,9 +929,14 @@ static int handle_tmf(struct tgt_conn *c, struct pdu_in *pdu)
 			 * already (RefCmdSN below ExpCmdSN) "does not exist". */
 			uint32_t ref = be32toh(rq->bhstmr_refcmdsn);
 
-			resp = serial_ge(ref, s->exp_cmdsn) && serial_lt(ref, cmdsn)
-			               ? ISCSI_TMF_RSP_COMPLETE
-			               : ISCSI_TMF_RSP_NO_TASK;
+			if (serial_ge(ref, s->exp_cmdsn) && serial_lt(ref, cmdsn)) {
+				/* The command, should it come later, is a
+				 * duplicate: its CmdSN is used now. */
+				cmdsn_use(s, ref);
+				resp = ISCSI_TMF_RSP_COMPLETE;
+			} else {
+				resp = ISCSI_TMF_RSP_NO_TASK;
+			}
 		}
 		break;
 	case ISCSI_TMF_ABORT_TASK_SET:
@@ -977,8 +1012,8 @@ static int handle_logout(struct tgt_conn *c, struct pdu_in *pdu)
 	uint8_t reason = rq->bhslo_reason & ISCSI_LOGOUT_REASON_MASK;
 	uint32_t cmdsn = be32toh(rq->bhslo_cmdsn);
 
-	if (!pdu_is_immediate(pdu->bhs) && cmdsn == s->exp_cmdsn)
-		cmdsn_advance(s);
+	if (!tgt_ffp_cmdsn_take(s, cmdsn, pdu_is_immediate(pdu->bhs)))
+		return 0;
 	tx = tgt_tx_get(c);
 	if (!tx)
 		return -ENOMEM;
@@ -1027,8 +1062,15 @@ int tgt_ffp_pdu(struct tgt_conn *c, struct pdu_in *pdu)
 			return reject(c, pdu->bhs, ISCSI_REJECT_DATA_DIGEST);
 		return tgt_text_pdu(c, pdu);
 	case ISCSI_OP_TASK_MGMT_REQ:
-		if (c->sess->discovery)
+		if (c->sess->discovery) {
+			/* 11.17.1: rejected, its CmdSN is still used. */
+			const struct iscsi_bhs_task_mgmt_request *rq = (const void *)pdu->bhs;
+
+			if (!tgt_ffp_cmdsn_take(c->sess, be32toh(rq->bhstmr_cmdsn),
+			                        pdu_is_immediate(pdu->bhs)))
+				return 0;
 			return reject(c, pdu->bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		}
 		return handle_tmf(c, pdu);
 	case ISCSI_OP_LOGOUT_REQ:
 		return handle_logout(c, pdu);
@@ -1057,6 +1099,7 @@ void tgt_ffp_conn_gone(struct tgt_conn *c)
 		c->tx_free = tx;
 	}
 	s->pending = NULL;
+	s->nconsumed = 0;
 	for (i = 0; i < s->npool; i++) {
 		struct tgt_task *t = &s->pool[i];
 

@@ -104,6 +104,7 @@ void tgt_session_free(struct tgt_session *s)
 		task_release_bufs(&s->pool[i]);
 	free(s->pool);
 	free(s->hash);
+	free(s->consumed);
 	free(s);
 }
 
@@ -136,8 +137,14 @@ int tgt_session_start(struct tgt_session *s, unsigned queue_depth)
 	s->npool = queue_depth + TGT_TASK_EXTRA;
 	s->pool = calloc(s->npool, sizeof(*s->pool));
 	s->hash = calloc(TGT_TASK_HASH, sizeof(*s->hash));
-	if (!s->pool || !s->hash)
+	/* The window ahead of ExpCmdSN never holds more than queue_depth
+	 * numbers (tgt_session_max_cmdsn). */
+	s->consumed_cap = queue_depth;
+	s->consumed = calloc(s->consumed_cap, sizeof(*s->consumed));
+	if (!s->pool || !s->hash || !s->consumed)
 		return -ENOMEM;
+	if (!s->buf_budget)
+		s->buf_budget = TGT_SESSION_BUF_BUDGET;
 	for (i = s->npool; i-- > 0;) {
 		s->pool[i].sess = s;
 		s->pool[i].next = s->free_tasks;
@@ -175,6 +182,8 @@ struct tgt_task *tgt_task_get(struct tgt_session *s)
 	t->sense_len = 0;
 	t->ttt = ISCSI_RESERVED_TAG;
 	t->hashed = false;
+	t->refused = false;
+	t->r2t_base = 0;
 	s->nbusy++;
 	return t;
 }
@@ -190,6 +199,15 @@ void tgt_task_put(struct tgt_task *t)
 		t->in_window = false;
 	}
 	t->state = TGT_TASK_FREE;
+	/* A buffer sized for one big command is not kept for the task's next
+	 * life: the pool would end up holding the largest EDTL ever seen,
+	 * times the queue depth. */
+	if (t->buf_cap > TGT_TASK_BUF_KEEP) {
+		s->buf_bytes -= t->buf_cap;
+		free(t->buf);
+		t->buf = NULL;
+		t->buf_cap = 0;
+	}
 	t->next = s->free_tasks;
 	s->free_tasks = t;
 	s->nbusy--;
@@ -249,14 +267,66 @@ int tgt_task_reserve(struct tgt_task *t, uint32_t len)
 			p <<= 1;
 		cap = p;
 	}
+	if (t->sess->buf_bytes - t->buf_cap + cap > t->sess->buf_budget)
+		return -ENOBUFS;
 	nb = NULL;
 	/* Page aligned: the file store may use O_DIRECT on it. */
 	if (posix_memalign((void **)&nb, 4096, cap))
 		return -ENOMEM;
+	t->sess->buf_bytes -= t->buf_cap;
 	free(t->buf);
 	t->buf = nb;
 	t->buf_cap = cap;
+	t->sess->buf_bytes += cap;
 	return 0;
+}
+
+static int consumed_index(const struct tgt_session *s, uint32_t cmdsn)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nconsumed; i++)
+		if (s->consumed[i] == cmdsn)
+			return (int)i;
+	return -1;
+}
+
+bool tgt_session_cmdsn_is_consumed(const struct tgt_session *s, uint32_t cmdsn)
+{
+	return consumed_index(s, cmdsn) >= 0;
+}
+
+int tgt_session_cmdsn_consume(struct tgt_session *s, uint32_t cmdsn)
+{
+	if (consumed_index(s, cmdsn) >= 0)
+		return 0;
+	if (s->nconsumed >= s->consumed_cap) {
+		/* Bounded: entries are distinct numbers in (ExpCmdSN, MaxCmdSN],
+		 * and the window the login granted may exceed queue_depth (a
+		 * discovery session has one task but the same window). */
+		unsigned cap = s->consumed_cap ? 2 * s->consumed_cap : 16;
+		uint32_t *n;
+
+		if (s->nconsumed >= s->max_cmdsn - s->exp_cmdsn + 1)
+			return -ENOSPC;
+		n = realloc(s->consumed, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->consumed = n;
+		s->consumed_cap = cap;
+	}
+	s->consumed[s->nconsumed++] = cmdsn;
+	return 0;
+}
+
+bool tgt_session_cmdsn_unconsume(struct tgt_session *s, uint32_t cmdsn)
+{
+	int i = consumed_index(s, cmdsn);
+
+	if (i < 0)
+		return false;
+	s->consumed[i] = s->consumed[--s->nconsumed];
+	return true;
 }
 
 uint32_t tgt_session_max_cmdsn(struct tgt_session *s)

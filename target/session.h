@@ -46,6 +46,7 @@ struct tgt_task {
 	bool hashed;       /* findable by ITT */
 	bool digest_error; /* a Data-Out of it failed its data digest */
 	bool unsol_open;   /* unsolicited Data-Out may still come (F not seen) */
+	bool refused;      /* no buffer within the session's budget: TASK SET FULL */
 
 	/* from the SCSI Command PDU (RFC 7143 11.3) */
 	uint32_t itt;
@@ -68,6 +69,7 @@ struct tgt_task {
 	uint32_t received;      /* Data-Out bytes placed so far */
 	uint32_t r2t_offset;    /* next offset to ask for */
 	uint32_t r2t_sn;        /* R2TSN of the next R2T */
+	uint32_t r2t_base;      /* offset of the first R2T: bursts are cut from here */
 	uint32_t r2t_out;       /* R2Ts outstanding */
 	uint32_t unsol_limit;   /* unsolicited data ends at this offset (FirstBurstLength) */
 	uint32_t write_len;     /* Data-Out bytes expected in all (EDTL of a write) */
@@ -108,6 +110,11 @@ struct tgt_session {
 	unsigned queue_depth;
 	unsigned in_window;       /* non-immediate tasks alive */
 	struct tgt_task *pending; /* out-of-order commands, sorted by CmdSN */
+	/* CmdSNs ahead of ExpCmdSN already used up by a PDU that is not
+	 * queued (NOP-Out, TMF, Logout, Text, a rejected or aborted command):
+	 * cmdsn_advance steps over them (RFC 7143 3.2.2.1, 11.5.1). */
+	uint32_t *consumed;
+	unsigned nconsumed, consumed_cap;
 
 	struct tgt_task *pool; /* queue_depth + TGT_TASK_EXTRA, contiguous */
 	unsigned npool;
@@ -116,6 +123,11 @@ struct tgt_session {
 	unsigned nexec;         /* tasks in the SCSI layer */
 	struct tgt_task **hash; /* ITT -> task, TGT_TASK_HASH buckets */
 	uint32_t next_ttt;
+
+	/* Task data buffers allocated, against a budget: EDTL comes from the
+	 * wire, and without a bound a few commands could pin gigabytes. */
+	uint64_t buf_bytes;
+	uint64_t buf_budget;
 
 	/* SCSI I_T nexus: the port and the id the SCSI layer keys UAs on. */
 	struct scsi_port port;
@@ -134,6 +146,11 @@ struct tgt_session {
  * these extra tasks serve them. */
 #define TGT_TASK_EXTRA 16
 #define TGT_TASK_HASH  256
+
+/* Default bound on the data buffers of one session's tasks. */
+#define TGT_SESSION_BUF_BUDGET (256ull << 20)
+/* A task keeps a buffer up to this size for its next command. */
+#define TGT_TASK_BUF_KEEP (1u << 20)
 
 struct tgt_tx;
 
@@ -158,8 +175,16 @@ void tgt_task_put(struct tgt_task *t);
 struct tgt_task *tgt_task_find(struct tgt_session *s, uint32_t itt);
 void tgt_task_hash_add(struct tgt_task *t);
 void tgt_task_hash_del(struct tgt_task *t);
-/* Grow t->buf to at least len bytes (no allocation when it already is). */
+/* Grow t->buf to at least len bytes (no allocation when it already is);
+ * -ENOBUFS when the session's buffer budget would be exceeded. */
 int tgt_task_reserve(struct tgt_task *t, uint32_t len);
+
+/* CmdSNs ahead of ExpCmdSN used by PDUs that are not queued. consume
+ * records one (-ENOSPC when the record is full); unconsume removes it and
+ * says whether it was there. */
+bool tgt_session_cmdsn_is_consumed(const struct tgt_session *s, uint32_t cmdsn);
+int tgt_session_cmdsn_consume(struct tgt_session *s, uint32_t cmdsn);
+bool tgt_session_cmdsn_unconsume(struct tgt_session *s, uint32_t cmdsn);
 
 /* MaxCmdSN to advertise now (never decreases, RFC 7143 4.2.2.1). */
 uint32_t tgt_session_max_cmdsn(struct tgt_session *s);

@@ -8,6 +8,7 @@ XI_TARGET_IT = \
 	tests/integration/xtgtd-conformance.sh \
 	tests/integration/xtgtd-auth.sh \
 	tests/integration/xtgtd-protocol.sh \
+	tests/integration/xtgtd-ffp.sh \
 	tests/integration/xtgtadm-ops.sh \
 	tests/integration/xtgtadm-persist.sh \
 	tests/integration/xtgtadm-socket.sh
