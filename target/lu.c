@@ -5,11 +5,66 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/scsi.h"
 #include "target/lu.h"
 
 #define NEXUS_TOMBSTONE UINT64_MAX
+
+/* Every open LU of the daemon, for tgt_lu_get_by_naa(). */
+static pthread_mutex_t lu_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tgt_lu *lu_reg_head;
+
+/* How long tgt_lu_close() waits for a copy that still uses the LU. */
+#define LU_CLOSE_WAIT_MS 60000
+
+static void lu_register(struct tgt_lu *lu)
+{
+	pthread_mutex_lock(&lu_reg_lock);
+	lu->reg_next = lu_reg_head;
+	lu_reg_head = lu;
+	pthread_mutex_unlock(&lu_reg_lock);
+}
+
+static void lu_unregister(struct tgt_lu *lu)
+{
+	struct timespec ms = {0, 1000000};
+
+	pthread_mutex_lock(&lu_reg_lock);
+	for (struct tgt_lu **pp = &lu_reg_head; *pp; pp = &(*pp)->reg_next) {
+		if (*pp == lu) {
+			*pp = lu->reg_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lu_reg_lock);
+	/* No new lookup finds it now; wait for the copies that did. */
+	for (int i = 0; i < LU_CLOSE_WAIT_MS && atomic_load(&lu->users); i++)
+		nanosleep(&ms, NULL);
+}
+
+struct tgt_lu *tgt_lu_get_by_naa(const char *target_name, const uint8_t naa[8])
+{
+	struct tgt_lu *lu;
+
+	pthread_mutex_lock(&lu_reg_lock);
+	for (lu = lu_reg_head; lu; lu = lu->reg_next) {
+		if (memcmp(lu->naa, naa, sizeof(lu->naa)) == 0 &&
+		    strcmp(lu->target_name, target_name ? target_name : "") == 0) {
+			atomic_fetch_add(&lu->users, 1);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lu_reg_lock);
+	return lu;
+}
+
+void tgt_lu_put(struct tgt_lu *lu)
+{
+	if (lu)
+		atomic_fetch_sub(&lu->users, 1);
+}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -328,6 +383,9 @@ int tgt_lu_open(struct tgt_lu **out, const struct tgt_lu_spec *spec, const char 
 	atomic_init(&lu->reserved_by, 0);
 	atomic_init(&lu->pr_active, false);
 	lu->pr.holder = -1;
+	snprintf(lu->target_name, sizeof(lu->target_name), "%s", target_name ? target_name : "");
+	atomic_init(&lu->users, 0);
+	lu_register(lu);
 	*out = lu;
 	lu = NULL;
 out:
@@ -344,6 +402,7 @@ void tgt_lu_close(struct tgt_lu *lu)
 {
 	if (!lu)
 		return;
+	lu_unregister(lu);
 	bs_close(&lu->bs);
 	pthread_mutex_destroy(&lu->lock);
 	pthread_mutex_destroy(&lu->caw_lock);
@@ -520,5 +579,9 @@ void tgt_lu_nexus_gone(struct tgt_lu *lu, uint64_t nexus)
 		atomic_store_explicit(&n->ua, 0, memory_order_relaxed);
 		atomic_store_explicit(&n->key, NEXUS_TOMBSTONE, memory_order_release);
 	}
+	/* Held copy results belong to the nexus (SPC-4 6.4.1). */
+	for (int i = 0; i < TGT_XCOPY_HELD; i++)
+		if (lu->xcopy_held[i].nexus == key)
+			lu->xcopy_held[i].nexus = 0;
 	pthread_mutex_unlock(&lu->lock);
 }

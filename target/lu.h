@@ -27,6 +27,10 @@
 #define TGT_LU_SERIAL_MAX  32
 #define TGT_LU_PATH_MAX    4096
 #define TGT_LU_NEXUS_SLOTS 256
+/* RFC 7143 4.2.7.1: an iSCSI name is at most 223 bytes. */
+#define TGT_LU_TARGET_NAME_MAX 223
+/* EXTENDED COPY results held per (I_T nexus, list identifier), SPC-4 6.4. */
+#define TGT_XCOPY_HELD 16
 
 enum tgt_bs_type {
 	TGT_BS_RAM,
@@ -103,6 +107,19 @@ struct tgt_pr {
 	int holder;   /* index in regs; -1 for the all-registrants types */
 };
 
+/*
+ * The status of an EXTENDED COPY whose LIST ID USAGE asked the copy manager
+ * to hold it, for RECEIVE COPY RESULTS (SPC-4 6.18.3). Under lu->lock.
+ */
+struct tgt_xcopy_held {
+	uint64_t nexus; /* nexus id + 1; 0: slot free */
+	uint8_t list_id;
+	uint8_t status; /* COPY MANAGER STATUS: 1 good, 2 with errors */
+	uint16_t segs;  /* segments processed */
+	uint64_t bytes; /* bytes copied */
+	uint32_t seq;   /* age, for reuse of the oldest slot */
+};
+
 struct tgt_lu {
 	uint64_t lun;
 	struct tgt_bs bs;
@@ -139,6 +156,16 @@ struct tgt_lu {
 	_Atomic bool pr_active;
 	/* Pending unit attentions per nexus; insert under lock, look up lock-free. */
 	struct tgt_lu_nexus nexus[TGT_LU_NEXUS_SLOTS];
+	/* Held EXTENDED COPY results, under lock. */
+	struct tgt_xcopy_held xcopy_held[TGT_XCOPY_HELD];
+	uint32_t xcopy_seq;
+	/* The target this LU belongs to: EXTENDED COPY reaches only LUs of
+	 * the same target. */
+	char target_name[TGT_LU_TARGET_NAME_MAX + 1];
+	/* Registry of open LUs (lu.c), for the copy manager's lookup by
+	 * designator; users counts the lookups not yet put back. */
+	struct tgt_lu *reg_next;
+	_Atomic unsigned users;
 };
 
 /*
@@ -178,6 +205,15 @@ uint16_t tgt_lu_ua_take(struct tgt_lu *lu, uint64_t nexus, bool consume);
  * prevented while any nexus prevents it; I_T nexus loss and reset clear.
  */
 void tgt_lu_set_prevent(struct tgt_lu *lu, uint64_t nexus, bool prevent);
+
+/*
+ * The open LU of target target_name whose NAA designator (VPD 0x83) is
+ * naa, with a reference taken: the copy manager (EXTENDED COPY) reaches
+ * its CSCDs this way. NULL when none. tgt_lu_close() waits for every
+ * reference to be put back.
+ */
+struct tgt_lu *tgt_lu_get_by_naa(const char *target_name, const uint8_t naa[8]);
+void tgt_lu_put(struct tgt_lu *lu);
 
 /* Raise ua for one nexus only (a preempted registrant). */
 void tgt_lu_ua_raise_one(struct tgt_lu *lu, enum tgt_ua ua, uint64_t nexus);

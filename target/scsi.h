@@ -209,6 +209,16 @@ int spc_reserve(struct tgt_lu *lu, struct scsi_task *t);
 int spc_release(struct tgt_lu *lu, struct scsi_task *t);
 int spc_send_diagnostic(struct tgt_lu *lu, struct scsi_task *t);
 
+/* Copy manager, xcopy.c (SPC-4 6.4, 6.18). */
+int spc_extended_copy(struct tgt_lu *lu, struct scsi_task *t);
+int spc_receive_copy_results(struct tgt_lu *lu, struct scsi_task *t);
+/* Fill the third-party copy VPD page (0x8F) into b (at least 128 bytes);
+ * returns its length. */
+size_t xcopy_vpd_3pc(uint8_t *b);
+#define XCOPY_MAX_TARGET_DESCS 2
+#define XCOPY_MAX_SEG_DESCS    4
+#define XCOPY_MAX_SEG_BLOCKS   0xffff /* the segment's 16-bit block count */
+
 /* Handlers, sbc.c. */
 int sbc_read(struct tgt_lu *lu, struct scsi_task *t);
 int sbc_write(struct tgt_lu *lu, struct scsi_task *t);

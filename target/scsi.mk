@@ -2,7 +2,7 @@
 # xtgtd links. It knows no PDU and no socket.
 noinst_LTLIBRARIES += target/libxtscsi.la
 target_libxtscsi_la_SOURCES = \
-	target/scsi.h target/scsi.c target/spc.c target/sbc.c target/pr.c \
+	target/scsi.h target/scsi.c target/spc.c target/sbc.c target/pr.c target/xcopy.c \
 	target/lu.h target/lu.c \
 	target/bs.h target/bs_ram.c target/bs_file.c target/bs_null.c
 target_libxtscsi_la_LIBADD = lib/libxcore.la -lpthread
@@ -10,9 +10,9 @@ target_libxtscsi_la_LIBADD = lib/libxcore.la -lpthread
 if ENABLE_TESTS
 XI_SCSI_TEST_LDADD = target/libxtscsi.la lib/libxcore.la $(CMOCKA_LIBS) -lpthread
 check_PROGRAMS += tests/unit/test_scsi_spc tests/unit/test_scsi_sbc tests/unit/test_scsi_lu \
-	tests/unit/test_scsi_pr
+	tests/unit/test_scsi_pr tests/unit/test_scsi_xcopy
 TESTS += tests/unit/test_scsi_spc tests/unit/test_scsi_sbc tests/unit/test_scsi_lu \
-	tests/unit/test_scsi_pr
+	tests/unit/test_scsi_pr tests/unit/test_scsi_xcopy
 tests_unit_test_scsi_spc_SOURCES = tests/unit/test_scsi_spc.c tests/unit/test_scsi_util.h
 tests_unit_test_scsi_spc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_scsi_spc_LDADD = $(XI_SCSI_TEST_LDADD)
@@ -25,4 +25,7 @@ tests_unit_test_scsi_lu_LDADD = $(XI_SCSI_TEST_LDADD)
 tests_unit_test_scsi_pr_SOURCES = tests/unit/test_scsi_pr.c tests/unit/test_scsi_util.h
 tests_unit_test_scsi_pr_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_scsi_pr_LDADD = $(XI_SCSI_TEST_LDADD)
+tests_unit_test_scsi_xcopy_SOURCES = tests/unit/test_scsi_xcopy.c tests/unit/test_scsi_util.h
+tests_unit_test_scsi_xcopy_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_scsi_xcopy_LDADD = $(XI_SCSI_TEST_LDADD)
 endif

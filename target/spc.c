@@ -20,6 +20,7 @@
 #define INQ_RMB       0x80
 #define INQ_HISUP     0x10
 #define INQ_TPGS_IMPL 0x10
+#define INQ_3PC       0x08
 #define INQ_CMDQUE    0x02
 #define INQ_STD_LEN   66
 
@@ -57,7 +58,8 @@ static int inquiry_std(struct tgt_lu *lu, struct scsi_task *t, uint32_t alloc)
 	b[2] = SCSI_VERSION_SPC4;
 	b[3] = INQ_HISUP | RESPONSE_DATA_FORMAT_2;
 	b[4] = INQ_STD_LEN - 5;
-	b[5] = INQ_TPGS_IMPL;
+	/* 3PC: EXTENDED COPY and RECEIVE COPY RESULTS (SPC-4 6.4). */
+	b[5] = INQ_TPGS_IMPL | (lu ? INQ_3PC : 0);
 	b[7] = INQ_CMDQUE;
 	put_str(b + 8, lu ? lu->vendor : TGT_LU_VENDOR, 8);
 	put_str(b + 16, lu ? lu->product : TGT_LU_PRODUCT, 16);
@@ -70,8 +72,13 @@ static int inquiry_std(struct tgt_lu *lu, struct scsi_task *t, uint32_t alloc)
 }
 
 static const uint8_t vpd_supported[] = {
-        VPD_SUPPORTED_PAGES, VPD_UNIT_SERIAL_NUMBER,           VPD_DEVICE_IDENTIFICATION,
-        VPD_BLOCK_LIMITS,    VPD_BLOCK_DEVICE_CHARACTERISTICS, VPD_LOGICAL_BLOCK_PROVISIONING,
+        VPD_SUPPORTED_PAGES,
+        VPD_UNIT_SERIAL_NUMBER,
+        VPD_DEVICE_IDENTIFICATION,
+        VPD_THIRD_PARTY_COPY,
+        VPD_BLOCK_LIMITS,
+        VPD_BLOCK_DEVICE_CHARACTERISTICS,
+        VPD_LOGICAL_BLOCK_PROVISIONING,
 };
 
 /* One designation descriptor (SPC-5 7.7.6.1); returns its length. */
@@ -215,6 +222,9 @@ int spc_inquiry(struct tgt_lu *lu, struct scsi_task *t)
 		break;
 	case VPD_DEVICE_IDENTIFICATION:
 		n = vpd_devid(lu, t->port, b);
+		break;
+	case VPD_THIRD_PARTY_COPY:
+		n = xcopy_vpd_3pc(b);
 		break;
 	case VPD_BLOCK_LIMITS:
 		n = vpd_block_limits(lu, b);

@@ -69,8 +69,8 @@ static void test_vpd_supported_and_serial(void **state)
 
 	assert_int_equal(inq(lu, true, VPD_SUPPORTED_PAGES, sizeof(b), b, &t), SAM_STAT_GOOD);
 	assert_int_equal(b[1], 0);
-	assert_int_equal(get_be16(b + 2), 6);
-	assert_memory_equal(b + 4, ((uint8_t[]){0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2}), 6);
+	assert_int_equal(get_be16(b + 2), 7);
+	assert_memory_equal(b + 4, ((uint8_t[]){0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1, 0xb2}), 7);
 	assert_int_equal(inq(lu, true, VPD_UNIT_SERIAL_NUMBER, sizeof(b), b, &t), SAM_STAT_GOOD);
 	assert_int_equal(get_be16(b + 2), 5);
 	assert_memory_equal(b + 4, "SN-42", 5);
