@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +389,15 @@ static int conn_start(struct xiscsi_session *s)
 		return err;
 	memset(&co, 0, sizeof(co));
 	co.opts_size = sizeof(co);
+	/*
+	 * No high-water mark of our own: what we queue is bounded by the
+	 * queue depth and the command window, and points at the callers'
+	 * buffers (nothing is copied), while the transport's default (4 MiB)
+	 * is only 32 writes of 128 KiB. A caller that submits its whole depth
+	 * before it polls would get -EAGAIN there, which ini_pdu_send() must
+	 * treat as a lost link to keep PDU order.
+	 */
+	co.send_hwm = SIZE_MAX / 2;
 	s->cstate = INI_CONN_CONNECTING;
 	err = xt_connect(s->loop->g, (struct sockaddr *)&ss, len, &co, &conn_cbs, s, &s->conn);
 	if (err) {

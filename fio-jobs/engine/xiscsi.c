@@ -462,15 +462,19 @@ static enum fio_q_status fio_xio_queue(struct thread_data *td, struct io_u *io_u
 	return FIO_Q_QUEUED;
 }
 
-/* Let the loop send what queue() gave it, without waiting. */
+/*
+ * Nothing to do here: the commands queue() gave the library leave in the
+ * next getevents(). fio calls commit() after every queue() (iodepth_batch
+ * is 1 by default) and getevents() only once the queue is full or it must
+ * wait, so sending here cost a sendmsg() and an epoll_wait() per command;
+ * left for getevents(), the whole batch goes in one sendmsg() (the
+ * transport writes everything queued during one poll together). fio never
+ * waits on I/O without calling getevents(), so nothing is held back.
+ */
 static int fio_xio_commit(struct thread_data *td)
 {
-	struct xio_data *xd = td->io_ops_data;
-	int ret;
-
-	xio_forget_reaped(xd);
-	ret = xiscsi_loop_poll(xd->loop, 0, 0);
-	return ret < 0 ? ret : 0;
+	xio_forget_reaped(td->io_ops_data);
+	return 0;
 }
 
 static int fio_xio_getevents(struct thread_data *td, unsigned int min, unsigned int max,
