@@ -54,6 +54,12 @@ static uint64_t xfer_caw(const struct tgt_lu *lu, const uint8_t *cdb)
 	return 2ull * cdb[13] * lu_block_size(lu);
 }
 
+/* WRITE ATOMIC(16), SBC-4 5.48: a 16-bit TRANSFER LENGTH at byte 12. */
+static uint64_t xfer_atomic(const struct tgt_lu *lu, const uint8_t *cdb)
+{
+	return (uint64_t)get_be16(cdb + 12) * lu_block_size(lu);
+}
+
 static uint64_t xfer_u8_at4(const struct tgt_lu *lu, const uint8_t *cdb)
 {
 	return cdb[4];
@@ -211,6 +217,11 @@ const struct scsi_cmd scsi_cmds[256] = {
                            SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS, 16,
                            U16(WRITE_SAME_16, 0x19, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                0xff, 0xff, 0xff, 0xff, 0)},
+        [WRITE_ATOMIC_16] = {"WRITE ATOMIC(16)", sbc_write_atomic, xfer_atomic,
+                             SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE,
+                             16,
+                             U16(WRITE_ATOMIC_16, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                 0xff, 0, 0, 0xff, 0xff, 0)},
         [ORWRITE_16] = {"ORWRITE(16)", sbc_orwrite, xfer_rw,
                         SCSI_F_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE, 16,
                         U16(ORWRITE_16, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,

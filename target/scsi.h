@@ -237,6 +237,7 @@ int sbc_prevent_allow(struct tgt_lu *lu, struct scsi_task *t);
 int sbc_read_defect_data(struct tgt_lu *lu, struct scsi_task *t);
 int sbc_orwrite(struct tgt_lu *lu, struct scsi_task *t);
 int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t);
+int sbc_write_atomic(struct tgt_lu *lu, struct scsi_task *t);
 
 /* Block limits the LU advertises in VPD 0xB0 and enforces. */
 #define SBC_MAX_XFER_BLOCKS       0x10000 /* per READ/WRITE, in blocks */
@@ -244,5 +245,7 @@ int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t);
 #define SBC_MAX_UNMAP_DESCS       256
 #define SBC_MAX_WRITE_SAME_BLOCKS 0x400000
 #define SBC_MAX_CAW_BLOCKS        1
+/* WRITE ATOMIC(16), SBC-4 5.48: no alignment, granularity or boundary. */
+#define SBC_MAX_ATOMIC_BLOCKS 1024
 
 #endif

@@ -159,6 +159,9 @@ static size_t vpd_block_limits(struct tgt_lu *lu, uint8_t *b)
 		put_be32(b + 28, gran ? gran : 1);
 	}
 	put_be64(b + 36, SBC_MAX_WRITE_SAME_BLOCKS);
+	/* WRITE ATOMIC(16): MAXIMUM ATOMIC TRANSFER LENGTH; alignment,
+	 * granularity and boundary sizes 0: none required, none offered. */
+	put_be32(b + 44, SBC_MAX_ATOMIC_BLOCKS);
 	return 64;
 }
 

@@ -2,6 +2,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include "tests/unit/test_scsi_util.h"
 
 static char tmp_path[64];
@@ -412,6 +415,88 @@ static void test_compare_and_write(void **state)
 	tgt_lu_close(lu);
 }
 
+static uint8_t write_atomic(struct tgt_lu *lu, uint64_t lba, uint16_t n, uint16_t boundary,
+                            const void *buf, uint32_t len, struct scsi_task *t)
+{
+	uint8_t cdb[16] = {WRITE_ATOMIC_16};
+
+	put_be64(cdb + 2, lba);
+	put_be16(cdb + 10, boundary);
+	put_be16(cdb + 12, n);
+	return run_cdb(lu, NEXUS_A, cdb, 16, buf, len, NULL, 0, t);
+}
+
+struct atomic_arg {
+	struct tgt_lu *lu;
+	const uint8_t *buf;
+	uint8_t status;
+};
+
+static void *atomic_thread(void *p)
+{
+	struct atomic_arg *a = p;
+	uint8_t cdb[16] = {WRITE_ATOMIC_16};
+	struct scsi_task t;
+
+	put_be64(cdb + 2, 40);
+	put_be16(cdb + 12, 2);
+	memset(&t, 0, sizeof(t));
+	t.nexus = NEXUS_A;
+	t.cdb = cdb;
+	t.cdb_len = 16;
+	t.data_out = a->buf;
+	t.data_out_len = 1024;
+	scsi_task_exec(a->lu, &t);
+	a->status = t.status;
+	return NULL;
+}
+
+static void test_write_atomic(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M"), *ro = open_ready_lu("ram:1M,ro");
+	size_t big = (size_t)(SBC_MAX_ATOMIC_BLOCKS + 1) * 512;
+	uint8_t *a = malloc(big), r[1024], zero[1024] = {0};
+	struct atomic_arg arg = {lu, NULL, 0xff};
+	struct timespec ms20 = {0, 20000000};
+	struct scsi_task t;
+	pthread_t th;
+
+	assert_non_null(a);
+	fill(a, big, 7);
+	assert_int_equal(write_atomic(lu, 20, 2, 0, a, 1024, &t), SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, READ_16, 20, 2, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	assert_memory_equal(r, a, sizeof(r));
+	/* Above MAXIMUM ATOMIC TRANSFER LENGTH, and a boundary (none offered). */
+	assert_int_equal(write_atomic(lu, 0, SBC_MAX_ATOMIC_BLOCKS + 1, 0, a, (uint32_t)big, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(write_atomic(lu, 0, 2, 1, a, 1024, &t), SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(write_atomic(lu, lu->nblocks - 1, 2, 0, a, 1024, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	/* Write protection stops a real write, not one of zero blocks. */
+	assert_int_equal(write_atomic(ro, 0, 2, 0, a, 1024, &t), SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	assert_int_equal(write_atomic(ro, 0, 0, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	/* It serialises with COMPARE AND WRITE: nothing lands while that
+	 * lock is held, all of it once released. */
+	arg.buf = a + 1024;
+	pthread_mutex_lock(&lu->caw_lock);
+	assert_int_equal(pthread_create(&th, NULL, atomic_thread, &arg), 0);
+	nanosleep(&ms20, NULL);
+	assert_int_equal(bs_read(&lu->bs, r, sizeof(r), 40 * 512), 0);
+	assert_memory_equal(r, zero, sizeof(r));
+	pthread_mutex_unlock(&lu->caw_lock);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(arg.status, SAM_STAT_GOOD);
+	assert_int_equal(bs_read(&lu->bs, r, sizeof(r), 40 * 512), 0);
+	assert_memory_equal(r, a + 1024, sizeof(r));
+	free(a);
+	tgt_lu_close(ro);
+	tgt_lu_close(lu);
+}
+
 static void test_verify_bytchk(void **state)
 {
 	struct tgt_lu *lu = open_ready_lu("ram:1M");
@@ -665,6 +750,7 @@ int main(void)
 	        cmocka_unit_test(test_unmap_status_file),
 	        cmocka_unit_test(test_unmap_limits),
 	        cmocka_unit_test(test_compare_and_write),
+	        cmocka_unit_test(test_write_atomic),
 	        cmocka_unit_test(test_verify_bytchk),
 	        cmocka_unit_test(test_write_same),
 	        cmocka_unit_test(test_sync_cache),
