@@ -115,10 +115,15 @@ static enum log_level log_level_of(int syslog_level)
 }
 
 /* The control socket: a default one that cannot be made is not fatal (the
- * daemon runs without it); one asked for with --control is. */
+ * daemon runs without it); one asked for with --control is. XTGTD_CONTROL
+ * changes the default, so that test suites can keep their daemons off the
+ * system's socket. */
 static int control_start(struct tgt_daemon *d, struct tgt_ctl **ctl)
 {
-	const char *path = d->cfg->control ? d->cfg->control : TGT_CTL_PATH_DEFAULT;
+	const char *env = getenv("XTGTD_CONTROL");
+	const char *path = d->cfg->control ? d->cfg->control
+	                   : env && *env   ? env
+	                                   : TGT_CTL_PATH_DEFAULT;
 	char err[512] = "";
 	int rc;
 

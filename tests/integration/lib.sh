@@ -9,6 +9,8 @@ set -u
 : "${top_srcdir:=$top_builddir}"
 
 XI_PIDS=""
+# Test daemons stay off the system's control socket unless a test asks for one.
+export XTGTD_CONTROL=none
 XI_TMP=$(mktemp -d "${TMPDIR:-/tmp}/xiscsi-test.XXXXXX")
 
 xi_cleanup() {
