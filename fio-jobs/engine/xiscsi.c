@@ -43,6 +43,7 @@ struct xio_options {
 	char *header_digest;
 	char *data_digest;
 	unsigned int sessions;
+	unsigned int reap_min;
 };
 
 static struct fio_option options[] = {
@@ -117,6 +118,17 @@ static struct fio_option options[] = {
                 .group = FIO_OPT_G_ISCSI,
         },
         {
+                .name = "reap_min",
+                .lname = "xiscsi completions per wait",
+                .type = FIO_OPT_INT,
+                .off1 = offsetof(struct xio_options, reap_min),
+                .def = "0",
+                .help = "getevents() waits for this many completions (or all in flight, "
+                        "or fio's min if more); 0: iodepth/8, at least 1",
+                .category = FIO_OPT_C_ENGINE,
+                .group = FIO_OPT_G_ISCSI,
+        },
+        {
                 .name = NULL,
         },
 };
@@ -137,6 +149,8 @@ struct xio_data {
 	unsigned int cap; /* iodepth: fio never has more in flight */
 	unsigned int ndone;
 	unsigned int reaped;
+	unsigned int inflight; /* queued and not yet completed */
+	unsigned int reap_min; /* see xio_want() */
 };
 
 struct xio_req {
@@ -274,6 +288,11 @@ static int fio_xio_init(struct thread_data *td)
 	if (!xd)
 		return 1;
 	xd->cap = td->o.iodepth ? td->o.iodepth : 1;
+	xd->reap_min = ((struct xio_options *)td->eo)->reap_min;
+	if (!xd->reap_min)
+		xd->reap_min = xd->cap / 8;
+	if (!xd->reap_min)
+		xd->reap_min = 1;
 	xd->done = calloc(xd->cap, sizeof(*xd->done));
 	xd->loop = xio_loop_new(td);
 	if (!xd->done || !xd->loop) {
@@ -403,6 +422,7 @@ static void xio_done(struct xiscsi_cmd *cmd)
 		io_u->error = cmd->result < 0 ? -cmd->result : EIO;
 		io_u->resid = io_u->xfer_buflen;
 	}
+	xd->inflight--;
 	if (xd->ndone < xd->cap)
 		xd->done[xd->ndone++] = io_u;
 	else
@@ -459,6 +479,7 @@ static enum fio_q_status fio_xio_queue(struct thread_data *td, struct io_u *io_u
 		io_u->error = -ret;
 		return FIO_Q_COMPLETED;
 	}
+	xd->inflight++;
 	return FIO_Q_QUEUED;
 }
 
@@ -475,6 +496,27 @@ static int fio_xio_commit(struct thread_data *td)
 {
 	xio_forget_reaped(td->io_ops_data);
 	return 0;
+}
+
+/*
+ * How many completions getevents() waits for. fio asks for at least one
+ * (iodepth_batch_complete_min) and refills what it gets, one command per
+ * queue(); returning each completion alone locks the pair into a ping-pong
+ * of one command per sendmsg(), one response per wakeup, where the system
+ * calls and the wakeups cost more than the iSCSI work (the profile: most
+ * of the initiator's time is syscall entry and exit). Waiting for a few
+ * while many more are in flight keeps the target busy and lets both sides
+ * batch: fio refills several at once, they leave in one sendmsg(), and the
+ * target answers them in one. Never more than what is in flight, so it
+ * cannot wait for what will not come; at iodepth < 16 it is fio's min.
+ */
+static unsigned int xio_want(const struct xio_data *xd, unsigned int min)
+{
+	unsigned int want = xd->reap_min;
+
+	if (want > xd->inflight + xd->ndone)
+		want = xd->inflight + xd->ndone;
+	return want > min ? want : min;
 }
 
 static int fio_xio_getevents(struct thread_data *td, unsigned int min, unsigned int max,
@@ -494,8 +536,20 @@ static int fio_xio_getevents(struct thread_data *td, unsigned int min, unsigned 
 			end.tv_nsec -= 1000000000L;
 		}
 	}
+	/*
+	 * Completions left from the last poll come first, with no poll at all:
+	 * fio reaps one at a time (iodepth_batch_complete_max defaults to
+	 * iodepth_batch_complete_min, 1) and queues one in between, so polling
+	 * here every time would send each command alone. Held back until the
+	 * leftovers run out, the refills leave together in the next poll.
+	 */
+	if (xd->ndone && xd->ndone >= min) {
+		xd->reaped = xd->ndone < max ? xd->ndone : max;
+		return (int)xd->reaped;
+	}
 	/* Take what is ready even when min is 0: it costs one non-blocking poll. */
 	ret = xiscsi_loop_poll(xd->loop, 0, 0);
+	min = xio_want(xd, min);
 	while (ret >= 0 && xd->ndone < min) {
 		wait_ms = -1;
 		if (t) {
