@@ -356,14 +356,6 @@ int sbc_write_verify(struct tgt_lu *lu, struct scsi_task *t)
 #define WS_UNMAP  0x08
 #define WS_NDOB   0x01
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 int sbc_write_same(struct tgt_lu *lu, struct scsi_task *t)
 {
 	const uint8_t *cdb = t->cdb;
@@ -386,15 +378,24 @@ int sbc_write_same(struct tgt_lu *lu, struct scsi_task *t)
 	/* ANCHOR: anchored extents are not supported (ANC_SUP is zero). */
 	if (cdb[1] & WS_ANCHOR)
 		return scsi_task_bad_cdb(t, 1, 4);
-	/* WSNZ is set in VPD 0xB0: zero blocks is not "to the end". */
-	if (n == 0 || n > SBC_MAX_WRITE_SAME_BLOCKS)
-		return scsi_task_bad_cdb(t, sixteen ? 10 : 7, -1);
 	if (!range_ok(lu, lba, n))
 		return scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	/* WSNZ is clear in VPD 0xB0: zero blocks means through the last LBA
+	 * (SBC-4 5.49), within MAXIMUM WRITE SAME LENGTH like any other. */
+	if (n == 0 && lu->nblocks - lba <= SBC_MAX_WRITE_SAME_BLOCKS)
+		n = (uint32_t)(lu->nblocks - lba);
+	if (n > SBC_MAX_WRITE_SAME_BLOCKS || (n == 0 && lba < lu->nblocks))
+		return scsi_task_bad_cdb(t, sixteen ? 10 : 7, -1);
+	if (n == 0) {
+		scsi_task_good(t);
+		return 0;
+	}
 	off = lba << lu->block_shift;
 	end = off + ((uint64_t)n << lu->block_shift);
-	/* LBPRZ: deallocated blocks read zeros, so unmapping writes zeros. */
-	if ((cdb[1] & WS_UNMAP) && lu->thin && (ndob || all_zero(blk, lu->block_size))) {
+	/* UNMAP asks for deallocation (SBC-4 4.7.3.4); with LBPRZ the blocks
+	 * then read zeros whatever the data-out block held, which is what
+	 * libiscsi's WriteSame*.UnmapUntilEnd checks. */
+	if ((cdb[1] & WS_UNMAP) && lu->thin) {
 		rc = bs_unmap(&lu->bs, off, end - off);
 		if (rc)
 			return scsi_task_errno(t, rc, true);

@@ -147,7 +147,7 @@ static size_t vpd_block_limits(struct tgt_lu *lu, uint8_t *b)
 	uint32_t gran = lu->bs.unmap_granularity >> lu->block_shift;
 
 	put_be16(b + 2, 0x3c);
-	b[4] = 0x01; /* WSNZ: WRITE SAME of zero blocks is refused */
+	/* WSNZ clear: WRITE SAME of zero blocks writes through the last LBA. */
 	b[5] = SBC_MAX_CAW_BLOCKS;
 	put_be16(b + 6, (uint16_t)(lu->block_size < 4096 ? 4096 / lu->block_size : 1));
 	put_be32(b + 8, SBC_MAX_XFER_BLOCKS);

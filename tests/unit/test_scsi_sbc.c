@@ -538,11 +538,33 @@ static void test_write_same(void **state)
 	assert_int_equal(do_rw16(lu, READ_16, 20, 4, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
 	for (int i = 0; i < 4; i++)
 		assert_memory_equal(r + 512 * i, blk, 512);
-	/* Zero blocks is refused: WSNZ. */
+	/* Zero blocks (WSNZ clear) writes through the last LBA. */
 	put_be32(cdb + 10, 0);
+	put_be64(cdb + 2, lu->nblocks - 4);
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 16, blk, sizeof(blk), NULL, 0, &t),
+	                 SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, READ_16, lu->nblocks - 4, 4, 0, r, sizeof(r), &t),
+	                 SAM_STAT_GOOD);
+	for (int i = 0; i < 4; i++)
+		assert_memory_equal(r + 512 * i, blk, 512);
+	/* UNMAP deallocates whatever the data-out block holds: LBPRZ zeros. */
+	cdb[1] = 0x08;
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 16, blk, sizeof(blk), NULL, 0, &t),
+	                 SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, READ_16, lu->nblocks - 4, 4, 0, r, sizeof(r), &t),
+	                 SAM_STAT_GOOD);
+	for (size_t i = 0; i < sizeof(r); i++)
+		assert_int_equal(r[i], 0);
+	cdb[1] = 0;
+	/* At the capacity it writes nothing; past it, LBA OUT OF RANGE. */
+	put_be64(cdb + 2, lu->nblocks);
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 16, blk, sizeof(blk), NULL, 0, &t),
+	                 SAM_STAT_GOOD);
+	put_be64(cdb + 2, lu->nblocks + 1);
 	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 16, blk, sizeof(blk), NULL, 0, &t),
 	                 SAM_STAT_CHECK_CONDITION);
-	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	put_be64(cdb + 2, 20);
 	/* On a fully provisioned LU the UNMAP bit is an invalid field. */
 	{
 		struct tgt_lu *thick = open_ready_lu("ram:1M");
