@@ -166,9 +166,10 @@ static void scsi_task_done(struct scsi_task *st)
 	struct tgt_task *t = st->priv;
 
 	t->status = st->status;
-	t->sense_len = st->sense_len;
-	if (st->sense_len)
-		memcpy(t->sense, st->sense, st->sense_len);
+	/* The SCSI layer's length is not trusted to fit our copy. */
+	t->sense_len = st->sense_len < sizeof(t->sense) ? st->sense_len : sizeof(t->sense);
+	if (t->sense_len)
+		memcpy(t->sense, st->sense, t->sense_len);
 	t->data_len = st->data_in_xfer;
 	t->resid = st->resid;
 	t->resid_flags = st->resid_flags;
@@ -650,6 +651,22 @@ reject:
 	return reject(c, pdu->bhs, reason);
 }
 
+/* A Data-Out that breaks its sequence: rejected, and the command ends
+ * with CHECK CONDITION, ABORTED COMMAND / DATA PHASE ERROR (ERL 0 cannot
+ * ask for the data again, 7.1.1). */
+static int data_out_fail(struct tgt_conn *c, struct tgt_task *t, const struct pdu_in *pdu)
+{
+	reject(c, pdu->bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+	if (t->hashed)
+		tgt_task_hash_del(t);
+	task_check(t, SK_ABORTED_COMMAND, ASC_DATA_PHASE_ERROR);
+	tgt_conn_get(c);
+	t->state = TGT_TASK_EXEC;
+	t->sess->nexec++;
+	scsi_done(t);
+	return 0;
+}
+
 static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 {
 	const struct iscsi_bhs_data_out *d = (const void *)pdu->bhs;
@@ -688,15 +705,7 @@ static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 	} else if (be32toh(d->bhsdo_datasn) != t->datasn_expect) {
 		log_info("conn %s: Data-Out DataSN %u, expected %u: command failed", c->peer,
 		         be32toh(d->bhsdo_datasn), t->datasn_expect);
-		reject(c, pdu->bhs, ISCSI_REJECT_PROTOCOL_ERROR);
-		if (t->hashed)
-			tgt_task_hash_del(t);
-		task_check(t, SK_ABORTED_COMMAND, ASC_DATA_PHASE_ERROR);
-		tgt_conn_get(c);
-		t->state = TGT_TASK_EXEC;
-		s->nexec++;
-		scsi_done(t);
-		return 0;
+		return data_out_fail(c, t, pdu);
 	}
 	t->datasn_expect = final ? 0 : t->datasn_expect + 1;
 	if (ttt == ISCSI_RESERVED_TAG) {
