@@ -505,7 +505,8 @@ int tgt_ffp_place(struct tgt_conn *c, const struct pdu_in *pdu, uint8_t **dst)
 		const struct iscsi_bhs_scsi_command *cmd = (const void *)pdu->bhs;
 		uint32_t edtl = be32toh(cmd->bhssc_expected_data_transfer_length);
 
-		if (s->discovery || !cmd_write_valid(c, cmd, pdu->data_len))
+		if (s->discovery || !cmd_write_valid(c, cmd, pdu->data_len) ||
+		    cmd->bhssc_itt == ISCSI_RESERVED_TAG)
 			return 0;
 		c->rx_task = task_new(c, edtl);
 		if (c->rx_task)
@@ -566,6 +567,11 @@ static int handle_scsi_cmd(struct tgt_conn *c, struct pdu_in *pdu)
 			cmdsn_use(s, cmdsn);
 		reason = ISCSI_REJECT_DATA_DIGEST;
 		goto reject;
+	}
+	if (cmd->bhssc_itt == ISCSI_RESERVED_TAG) {
+		/* 11.2.1.8: 0xffffffff is reserved; no answer could name it. */
+		reason = ISCSI_REJECT_PROTOCOL_ERROR;
+		goto reject_cmd;
 	}
 	if ((cmd->bhssc_flags & ISCSI_FLAG_CMD_READ) && (cmd->bhssc_flags & ISCSI_FLAG_CMD_WRITE)) {
 		reason = ISCSI_REJECT_CMD_NOT_SUPPORTED; /* bidirectional */

@@ -14,7 +14,9 @@ XTGTD=$top_builddir/target/xtgtd
 
 PORT=$(xi_free_port)
 IQN=iqn.2026-11.org.xiscsi:ffp
-xi_bg xtgtd "$XTGTD" -f --listen "127.0.0.1:$PORT" --target "$IQN" --lun ram:64M
+IQN2=iqn.2026-11.org.xiscsi:ffp-chap
+xi_bg xtgtd "$XTGTD" -f --listen "127.0.0.1:$PORT" --target "$IQN" --lun ram:64M \
+	--target "$IQN2" --chap 'alice%alice-secret-12' --lun ram:1M
 XT_PID=$XI_LAST_PID
 xi_wait_port 127.0.0.1 "$PORT"
 URL=iscsi://127.0.0.1:$PORT/$IQN/0
@@ -167,7 +169,35 @@ ping_ 53
 expect "Text outside the window is ignored" 20 53
 exec 3>&-
 
-#@MORE@
+# write10 ITT EDTL CMDSN FLAGS [DSL]: WRITE(10) of EDTL bytes at LBA 0.
+write10() {
+	local blocks=$(($2 / 512))
+	scsi_cmd 0 "$4" "$1" "$2" "$3" "2a 00 00 00 00 00 00 $(printf '%02x %02x' $((blocks >> 8 & 255)) $((blocks & 255))) 00" "${5:-0}"
+}
+# data_out ITT TTT-HEX DATASN OFFSET LEN FLAGS: a Data-Out of LEN zeros.
+data_out() {
+	printf "$(hex 05 "$6" 00 00 00 $(be24 "$5") $(zeros 8) $(be32 "$1") $2 $(zeros 8) $(zeros 4) $(be32 "$3") $(be32 "$4") $(zeros 4))" >&3
+	send_zeros "$5"
+}
+ttt_of() { echo "${HDR[20]} ${HDR[21]} ${HDR[22]} ${HDR[23]}"; }
+expect_reject() {
+	expect "$1" 3f 0xffffffff
+	[ "${HDR[2]}" = "$2" ] || xi_fail "$1: Reject reason ${HDR[2]}, want $2"
+}
+
+login "$NORMAL"
+tur 1 1
+expect "first TUR (unit attention)" 21 1
+CMDSN=2
+
+# ---- T9: ITT 0xffffffff is reserved (11.2.1.8): Reject, and the
+# command's CmdSN is still used.
+scsi_cmd 0 81 0xffffffff 0 $CMDSN "$TUR"
+CMDSN=$((CMDSN + 1))
+expect_reject "SCSI Command with the reserved ITT" 04
+tur 2 $CMDSN
+CMDSN=$((CMDSN + 1))
+expect "TUR after the reserved-ITT command" 21 2
 
 kill -0 "$XT_PID" || xi_fail "xtgtd died"
 wait "$PERF" || xi_fail "iscsi-perf failed beside the byte-level sessions: $(tail -c 400 "$XI_TMP/perf.log")"
