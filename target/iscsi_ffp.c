@@ -630,6 +630,10 @@ static int handle_scsi_cmd(struct tgt_conn *c, struct pdu_in *pdu)
 	 * to FirstBurstLength in all (immediate data included). */
 	t->unsol_open = (t->flags & ISCSI_FLAG_CMD_WRITE) && !(t->flags & ISCSI_FLAG_FINAL);
 	t->unsol_limit = p->first_burst_length < edtl ? p->first_burst_length : edtl;
+	/* Immediate data that fills FirstBurstLength ends the unsolicited
+	 * burst even with F clear; else no R2T would ever be sent. */
+	if (t->received >= t->unsol_limit)
+		t->unsol_open = false;
 	t->ttt = ++s->next_ttt == ISCSI_RESERVED_TAG ? ++s->next_ttt : s->next_ttt;
 	tgt_task_hash_add(t);
 	s->cmds++;

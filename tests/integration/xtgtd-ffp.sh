@@ -199,6 +199,17 @@ tur 2 $CMDSN
 CMDSN=$((CMDSN + 1))
 expect "TUR after the reserved-ITT command" 21 2
 
+# ---- T7: immediate data filling FirstBurstLength with F clear: the
+# unsolicited burst is over, the rest is solicited by R2T (13.14).
+write10 60 131072 $CMDSN 21 65536
+send_zeros 65536
+CMDSN=$((CMDSN + 1))
+expect "write with FirstBurstLength of immediate data, F clear" 31 60
+[ "$(field32 40)" = 65536 ] || xi_fail "R2T offset $(field32 40), want 65536"
+data_out 60 "$(ttt_of)" 0 65536 65536 80
+expect "write completed by the R2T's data" 21 60
+[ "${HDR[3]}" = 00 ] || xi_fail "write status ${HDR[3]}"
+
 kill -0 "$XT_PID" || xi_fail "xtgtd died"
 wait "$PERF" || xi_fail "iscsi-perf failed beside the byte-level sessions: $(tail -c 400 "$XI_TMP/perf.log")"
 grep -q finished "$XI_TMP/perf.log" || xi_fail "iscsi-perf did not finish"
