@@ -717,7 +717,6 @@ static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 		         be32toh(d->bhsdo_datasn), t->datasn_expect);
 		return data_out_fail(c, t, pdu);
 	}
-	t->datasn_expect = final ? 0 : t->datasn_expect + 1;
 	if (ttt == ISCSI_RESERVED_TAG) {
 		if (!t->unsol_open || off + pdu->data_len > t->unsol_limit)
 			return reject(c, pdu->bhs, ISCSI_REJECT_PROTOCOL_ERROR);
@@ -729,6 +728,9 @@ static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 		if (final)
 			t->r2t_out--;
 	}
+	/* Only a PDU that is taken moves DataSN on: a rejected one does not
+	 * count (11.7.5), so its retransmission is not seen as a gap. */
+	t->datasn_expect = final ? 0 : t->datasn_expect + 1;
 	if (pdu->data_len && pdu->data_src != PDU_DATA_PLACED)
 		memcpy(t->buf + off, pdu->data, pdu->data_len);
 	t->received += pdu->data_len;

@@ -210,6 +210,19 @@ data_out 60 "$(ttt_of)" 0 65536 65536 80
 expect "write completed by the R2T's data" 21 60
 [ "${HDR[3]}" = 00 ] || xi_fail "write status ${HDR[3]}"
 
+# ---- T8: a Data-Out rejected (wrong TTT) does not move DataSN on: the
+# right one with the same DataSN is taken.
+write10 61 8192 $CMDSN a1
+CMDSN=$((CMDSN + 1))
+expect "write for the DataSN test" 31 61
+TTT=$(ttt_of)
+data_out 61 "7f 7f 7f 7f" 0 0 4096 00
+expect_reject "Data-Out with a wrong TTT" 04
+data_out 61 "$TTT" 0 0 4096 00
+data_out 61 "$TTT" 1 4096 4096 80
+expect "write after a rejected Data-Out" 21 61
+[ "${HDR[3]}" = 00 ] || xi_fail "write after a rejected Data-Out: status ${HDR[3]}, want 00"
+
 kill -0 "$XT_PID" || xi_fail "xtgtd died"
 wait "$PERF" || xi_fail "iscsi-perf failed beside the byte-level sessions: $(tail -c 400 "$XI_TMP/perf.log")"
 grep -q finished "$XI_TMP/perf.log" || xi_fail "iscsi-perf did not finish"
