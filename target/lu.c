@@ -403,6 +403,9 @@ void tgt_lu_close(struct tgt_lu *lu)
 	if (!lu)
 		return;
 	lu_unregister(lu);
+	atomic_store(&lu->sanitize_stop, true);
+	if (lu->sanitize_th_live)
+		pthread_join(lu->sanitize_th, NULL);
 	bs_close(&lu->bs);
 	pthread_mutex_destroy(&lu->lock);
 	pthread_mutex_destroy(&lu->caw_lock);

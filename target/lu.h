@@ -156,6 +156,22 @@ struct tgt_lu {
 	_Atomic bool pr_active;
 	/* Pending unit attentions per nexus; insert under lock, look up lock-free. */
 	struct tgt_lu_nexus nexus[TGT_LU_NEXUS_SLOTS];
+	/*
+	 * SANITIZE runs on its own thread (SBC-4 4.11): while sanitizing is
+	 * set every command but INQUIRY, REPORT LUNS and REQUEST SENSE gets
+	 * NOT READY, SANITIZE IN PROGRESS with sanitize_progress (0..65535).
+	 * Resets do not stop it; tgt_lu_close() sets sanitize_stop and joins.
+	 */
+	_Atomic bool sanitizing;
+	_Atomic uint32_t sanitize_progress;
+	_Atomic bool sanitize_stop;
+	/* The SANITIZE command waiting for the end (no IMMED), and a request
+	 * to end that command early: ABORT TASK ends the command, never the
+	 * sanitize (SBC-4 4.11.2). Only the sanitize thread completes it. */
+	_Atomic(void *) sanitize_task;
+	_Atomic bool sanitize_abort;
+	bool sanitize_th_live; /* under lock */
+	pthread_t sanitize_th;
 	/* Held EXTENDED COPY results, under lock. */
 	struct tgt_xcopy_held xcopy_held[TGT_XCOPY_HELD];
 	uint32_t xcopy_seq;

@@ -1,7 +1,9 @@
 /* Block commands (SBC-4): reads, writes, capacity, provisioning, cache. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/cdb.h"
 #include "lib/sense.h"
@@ -634,30 +636,115 @@ int sbc_orwrite(struct tgt_lu *lu, struct scsi_task *t)
 	return 0;
 }
 
-/* SANITIZE, SBC-4 5.27. Runs to completion before status (IMMED ignored). */
+/*
+ * SANITIZE, SBC-4 5.27, 4.11: the work runs on a thread of its own so the
+ * LU can answer NOT READY, SANITIZE IN PROGRESS with progress while it
+ * goes, and a reset or a lost nexus does not stop it (4.11.2). IMMED
+ * returns status at once; otherwise the task completes, from that thread,
+ * when the medium is done. An overwrite is paced at SBC_SANITIZE_RATE so a
+ * sanitize does not take the store's bandwidth from the other LUs.
+ */
+#define SANITIZE_IMMED  0x80
 #define SANITIZE_AUSE   0x20
 #define SANITIZE_INVERT 0x80
 
-static int fill_pattern(struct tgt_lu *lu, const uint8_t *pat, size_t plen, bool invert)
+struct sanitize_job {
+	struct tgt_lu *lu;
+	bool erase; /* block erase by deallocation */
+	bool invert;
+	size_t plen;
+	uint8_t pat[4096];
+};
+
+static void sleep_until(const struct timespec *start, uint64_t ns)
+{
+	struct timespec at = *start;
+
+	at.tv_sec += (time_t)(ns / 1000000000u);
+	at.tv_nsec += (long)(ns % 1000000000u);
+	if (at.tv_nsec >= 1000000000L) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+		;
+}
+
+/* End the waiting SANITIZE command early if the daemon aborted it. */
+static void sanitize_check_abort(struct tgt_lu *lu)
+{
+	struct scsi_task *t;
+
+	if (!atomic_load(&lu->sanitize_abort))
+		return;
+	t = atomic_exchange(&lu->sanitize_task, NULL);
+	if (t) {
+		t->status = SAM_STAT_TASK_ABORTED;
+		t->sense_len = 0;
+		scsi_task_finish(t);
+	}
+}
+
+void scsi_task_abort(struct scsi_task *t)
+{
+	struct tgt_lu *lu = t->lu_;
+
+	if (lu && atomic_load(&lu->sanitize_task) == t)
+		atomic_store(&lu->sanitize_abort, true);
+}
+
+static int fill_pattern(struct tgt_lu *lu, const uint8_t *pat, size_t plen, bool invert, bool paced)
 {
 	uint8_t *chunk = malloc(SBC_CHUNK);
+	struct timespec start;
 	uint64_t off = 0;
 	int rc = 0;
 
 	if (!chunk)
 		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (size_t i = 0; i < SBC_CHUNK; i++)
 		chunk[i] = (uint8_t)(plen ? pat[i % plen] : 0) ^ (invert ? 0xff : 0);
-	while (off < lu->bs.size && !rc) {
+	while (off < lu->bs.size && !rc && !atomic_load(&lu->sanitize_stop)) {
 		size_t n = lu->bs.size - off < SBC_CHUNK ? (size_t)(lu->bs.size - off) : SBC_CHUNK;
 
 		rc = bs_write(&lu->bs, chunk, n, off, 0);
 		off += n;
+		sanitize_check_abort(lu);
+		atomic_store(&lu->sanitize_progress, (uint32_t)(off * 65536 / (lu->bs.size + 1)));
+		if (paced)
+			sleep_until(&start, off * 1000000000ull / SBC_SANITIZE_RATE);
 	}
 	if (!rc)
 		rc = bs_flush(&lu->bs);
 	free(chunk);
 	return rc;
+}
+
+static void *sanitize_thread(void *arg)
+{
+	struct sanitize_job *j = arg;
+	struct tgt_lu *lu = j->lu;
+	struct scsi_task *t;
+	int rc;
+
+	if (j->erase && bs_can_unmap(&lu->bs))
+		/* Erased blocks read zeros; a store that can deallocate does it at once. */
+		rc = bs_unmap(&lu->bs, 0, lu->bs.size);
+	else
+		rc = fill_pattern(lu, j->pat, j->plen, j->invert, !j->erase);
+	atomic_store(&lu->sanitize_progress, 0);
+	atomic_store_explicit(&lu->sanitizing, false, memory_order_release);
+	t = atomic_exchange(&lu->sanitize_task, NULL);
+	if (t) {
+		if (rc)
+			scsi_task_errno(t, rc, true);
+		else
+			scsi_task_good(t);
+		scsi_task_finish(t);
+	}
+	free(j);
+	return NULL;
 }
 
 int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t)
@@ -666,41 +753,77 @@ int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t)
 	uint8_t sa = cdb[1] & 0x1f;
 	uint16_t plen = get_be16(cdb + 7);
 	const uint8_t *p = t->data_out;
-	int rc;
+	struct sanitize_job *j;
+	bool immed = cdb[1] & SANITIZE_IMMED;
 
 	if (cdb[1] & 0x40)
 		return scsi_task_bad_cdb(t, 1, 6);
 	for (uint16_t i = 2; i < 7; i++)
 		if (cdb[i])
 			return scsi_task_bad_cdb(t, i, -1);
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return scsi_task_errno(t, -ENOMEM, true);
+	j->lu = lu;
 	if (sa == SANITIZE_BLOCK_ERASE) {
 		/* Offered with thin provisioning only, as RSOC says. */
-		if (!lu->thin)
+		if (!lu->thin) {
+			free(j);
 			return scsi_task_bad_cdb(t, 1, 4);
-		if (plen)
+		}
+		if (plen) {
+			free(j);
 			return scsi_task_bad_cdb(t, 7, -1);
-		/* Erased blocks read zeros; a store that can deallocate does it at once. */
-		rc = bs_can_unmap(&lu->bs) ? bs_unmap(&lu->bs, 0, lu->bs.size)
-		                           : fill_pattern(lu, NULL, 0, false);
+		}
+		j->erase = true;
 	} else {
 		uint16_t patlen;
+		int bad = -1;
 
 		/* OVERWRITE: header 4 bytes, then the pattern (SBC-4 5.27.3). */
-		if (plen < 5 || plen > lu->block_size + 4)
+		if (plen < 5 || plen > lu->block_size + 4) {
+			free(j);
 			return scsi_task_bad_cdb(t, 7, -1);
+		}
 		patlen = get_be16(p + 2);
 		if (patlen == 0 || patlen > lu->block_size || (size_t)patlen + 4 != plen)
-			return scsi_task_bad_param(t, 2, -1);
-		if ((p[0] & 0x1f) == 0)
-			return scsi_task_bad_param(t, 0, 4);
-		if (p[0] & 0x60) /* TEST */
-			return scsi_task_bad_param(t, 0, 6);
-		if (p[1])
-			return scsi_task_bad_param(t, 1, -1);
-		rc = fill_pattern(lu, p + 4, patlen, p[0] & SANITIZE_INVERT);
+			bad = scsi_task_bad_param(t, 2, -1);
+		else if ((p[0] & 0x1f) == 0)
+			bad = scsi_task_bad_param(t, 0, 4);
+		else if (p[0] & 0x60) /* TEST */
+			bad = scsi_task_bad_param(t, 0, 6);
+		else if (p[1])
+			bad = scsi_task_bad_param(t, 1, -1);
+		if (bad == 0) {
+			free(j);
+			return 0;
+		}
+		j->invert = p[0] & SANITIZE_INVERT;
+		j->plen = patlen;
+		memcpy(j->pat, p + 4, patlen);
 	}
-	if (rc)
-		return scsi_task_errno(t, rc, true);
+	pthread_mutex_lock(&lu->lock);
+	/* The previous sanitize's thread has ended (sanitizing was clear at
+	 * the precheck and only its last step clears it); reap it. */
+	if (lu->sanitize_th_live) {
+		pthread_join(lu->sanitize_th, NULL);
+		lu->sanitize_th_live = false;
+	}
+	atomic_store(&lu->sanitize_progress, 0);
+	atomic_store(&lu->sanitize_abort, false);
+	atomic_store(&lu->sanitize_task, immed ? NULL : (void *)t);
+	atomic_store_explicit(&lu->sanitizing, true, memory_order_release);
+	if (pthread_create(&lu->sanitize_th, NULL, sanitize_thread, j) != 0) {
+		atomic_store(&lu->sanitizing, false);
+		atomic_store(&lu->sanitize_task, NULL);
+		pthread_mutex_unlock(&lu->lock);
+		free(j);
+		return scsi_task_errno(t, -ENOMEM, true);
+	}
+	lu->sanitize_th_live = true;
+	pthread_mutex_unlock(&lu->lock);
+	if (!immed)
+		return SCSI_ASYNC;
 	scsi_task_good(t);
 	return 0;
 }

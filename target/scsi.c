@@ -395,6 +395,15 @@ int scsi_task_bad_param(struct scsi_task *t, uint16_t byte, int bit)
 	return 0;
 }
 
+int scsi_task_sanitizing(struct scsi_task *t)
+{
+	struct sense_info si = sense_info_make(SK_NOT_READY, ASC_LU_NOT_READY_SANITIZE_IN_PROGRESS);
+
+	sense_set_progress(&si, (uint16_t)atomic_load(&t->lu_->sanitize_progress));
+	task_sense(t, &si);
+	return 0;
+}
+
 int scsi_task_check_info(struct scsi_task *t, uint8_t key, uint16_t asc, uint64_t info)
 {
 	struct sense_info si = sense_info_make(key, asc);
@@ -477,6 +486,13 @@ static bool task_precheck(struct tgt_lu *lu, struct scsi_task *t, const struct s
 	}
 	if (pr_conflict(lu, t, c->flags)) {
 		t->status = SAM_STAT_RESERVATION_CONFLICT;
+		return false;
+	}
+	/* SBC-4 4.11.2: while a sanitize runs, only the commands that need
+	 * no medium state (INQUIRY, REPORT LUNS, REQUEST SENSE) are served. */
+	if (atomic_load_explicit(&lu->sanitizing, memory_order_acquire) &&
+	    !(c->flags & SCSI_F_NO_LU)) {
+		scsi_task_sanitizing(t);
 		return false;
 	}
 	if ((c->flags & SCSI_F_MEDIUM) &&

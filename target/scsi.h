@@ -104,6 +104,15 @@ struct scsi_task {
  */
 void scsi_task_exec(struct tgt_lu *lu, struct scsi_task *t);
 
+/*
+ * The daemon aborts t (ABORT TASK, a reset, the session ending) while it
+ * executes: a command that would otherwise hold done() back for long (a
+ * SANITIZE without IMMED, whose operation goes on regardless, SBC-4
+ * 4.11.2) calls done() soon, from its own thread, with TASK ABORTED.
+ * Others are unaffected and complete as usual. done() still runs once.
+ */
+void scsi_task_abort(struct scsi_task *t);
+
 /* Is command c offered by this LU's profile (UNMAP, block erase: thin)? */
 struct scsi_cmd;
 bool scsi_cmd_available(const struct tgt_lu *lu, const struct scsi_cmd *c);
@@ -183,6 +192,8 @@ int scsi_task_check(struct scsi_task *t, uint8_t key, uint16_t asc);
 int scsi_task_bad_cdb(struct scsi_task *t, uint16_t byte, int bit);
 /* ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST pointing at byte/bit. */
 int scsi_task_bad_param(struct scsi_task *t, uint16_t byte, int bit);
+/* NOT READY, SANITIZE IN PROGRESS with the progress indication (SBC-4 4.11). */
+int scsi_task_sanitizing(struct scsi_task *t);
 /* CHECK CONDITION with INFORMATION set (LBA, miscompare offset). */
 int scsi_task_check_info(struct scsi_task *t, uint8_t key, uint16_t asc, uint64_t info);
 /* An -errno from a store, as MEDIUM ERROR / WRITE ERROR etc. */
@@ -245,6 +256,8 @@ int sbc_write_atomic(struct tgt_lu *lu, struct scsi_task *t);
 #define SBC_MAX_UNMAP_DESCS       256
 #define SBC_MAX_WRITE_SAME_BLOCKS 0x400000
 #define SBC_MAX_CAW_BLOCKS        1
+/* Bytes per second a SANITIZE OVERWRITE writes at most (sbc.c). */
+#define SBC_SANITIZE_RATE (8u << 20)
 /* WRITE ATOMIC(16), SBC-4 5.48: no alignment, granularity or boundary. */
 #define SBC_MAX_ATOMIC_BLOCKS 1024
 

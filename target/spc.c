@@ -258,6 +258,10 @@ int spc_request_sense(struct tgt_lu *lu, struct scsi_task *t)
 	/* SPC-5 6.39: sense for a missing LU, else the pending UA it clears. */
 	if (!lu) {
 		si = sense_info_make(SK_ILLEGAL_REQUEST, ASC_LU_NOT_SUPPORTED);
+	} else if (atomic_load(&lu->sanitizing)) {
+		/* SBC-4 4.11.2: the sense says how far the sanitize is. */
+		si = sense_info_make(SK_NOT_READY, ASC_LU_NOT_READY_SANITIZE_IN_PROGRESS);
+		sense_set_progress(&si, (uint16_t)atomic_load(&lu->sanitize_progress));
 	} else if ((ua = tgt_lu_ua_take(lu, t->nexus, true)) != 0) {
 		si = sense_info_make(SK_UNIT_ATTENTION, ua);
 	} else if (!atomic_load(&lu->medium_present)) {

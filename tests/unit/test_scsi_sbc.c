@@ -694,6 +694,49 @@ static void test_read_defect_data_empty(void **state)
 	tgt_lu_close(lu);
 }
 
+/* Completion from another thread: the sanitize thread finishes the task. */
+static pthread_mutex_t async_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t async_cv = PTHREAD_COND_INITIALIZER;
+static int async_done;
+
+static void async_task_done(struct scsi_task *t)
+{
+	pthread_mutex_lock(&async_mu);
+	async_done++;
+	pthread_cond_signal(&async_cv);
+	pthread_mutex_unlock(&async_mu);
+}
+
+/* Run cdb and wait (at most 30 s) for done(), wherever it runs. */
+static uint8_t run_cdb_wait(struct tgt_lu *lu, const uint8_t *cdb, unsigned cdb_len,
+                            const void *out, uint32_t out_len, struct scsi_task *t)
+{
+	static uint8_t cdb16[16];
+	struct timespec until;
+
+	memset(cdb16, 0, sizeof(cdb16));
+	memcpy(cdb16, cdb, cdb_len);
+	memset(t, 0, sizeof(*t));
+	t->port = &test_port;
+	t->nexus = NEXUS_A;
+	t->cdb = cdb16;
+	t->cdb_len = 16;
+	t->data_out = out;
+	t->data_out_len = out_len;
+	t->done = async_task_done;
+	async_done = 0;
+	scsi_task_exec(lu, t);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	pthread_mutex_lock(&async_mu);
+	while (async_done == 0)
+		if (pthread_cond_timedwait(&async_cv, &async_mu, &until) != 0)
+			break;
+	pthread_mutex_unlock(&async_mu);
+	assert_int_equal(async_done, 1);
+	return t->status;
+}
+
 static void test_sanitize_overwrite(void **state)
 {
 	struct tgt_lu *lu = open_ready_lu("ram:1M");
@@ -703,7 +746,8 @@ static void test_sanitize_overwrite(void **state)
 	struct scsi_task t;
 
 	put_be16(cdb + 7, sizeof(p));
-	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, p, sizeof(p), NULL, 0, &t), SAM_STAT_GOOD);
+	/* Without IMMED, status comes when the medium is overwritten. */
+	assert_int_equal(run_cdb_wait(lu, cdb, 10, p, sizeof(p), &t), SAM_STAT_GOOD);
 	assert_int_equal(do_rw16(lu, READ_16, 2047, 1, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
 	assert_int_equal(r[0], 0x12);
 	assert_int_equal(r[511], 0x34);
@@ -713,6 +757,100 @@ static void test_sanitize_overwrite(void **state)
 	                 SAM_STAT_CHECK_CONDITION);
 	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAMETER_LIST);
 	tgt_lu_close(lu);
+}
+
+static void test_sanitize_in_progress(void **state)
+{
+	/* 4 MiB at SBC_SANITIZE_RATE (8 MiB/s) takes about half a second. */
+	struct tgt_lu *lu = open_ready_lu("ram:4M");
+	uint8_t cdb[10] = {SANITIZE, 0x80 | SANITIZE_OVERWRITE};
+	uint8_t p[4 + 1] = {0x01, 0, 0, 1, 0x77};
+	uint8_t tur[6] = {TEST_UNIT_READY}, inq[6] = {INQUIRY, 0, 0, 0, 36};
+	uint8_t rs[6] = {REQUEST_SENSE, 0, 0, 0, 32}, b[64], r[512];
+	struct timespec ms50 = {0, 50000000};
+	struct sense_info si;
+	struct scsi_task t;
+	int i;
+
+	put_be16(cdb + 7, sizeof(p));
+	/* IMMED: GOOD at once, the overwrite goes on. */
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, p, sizeof(p), NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb(lu, NEXUS_A, tur, 6, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	si = task_sense(&t);
+	assert_int_equal(si.key, SK_NOT_READY);
+	assert_int_equal(si.asc, ASC_LU_NOT_READY_SANITIZE_IN_PROGRESS);
+	assert_true(si.sks_valid);
+	/* INQUIRY is served; REQUEST SENSE reports the sanitize. */
+	assert_int_equal(run_cdb(lu, NEXUS_A, inq, 6, NULL, 0, b, 36, &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb(lu, NEXUS_A, rs, 6, NULL, 0, b, 32, &t), SAM_STAT_GOOD);
+	assert_int_equal(sense_parse(b, t.data_in_xfer, &si), 0);
+	assert_int_equal(si.asc, ASC_LU_NOT_READY_SANITIZE_IN_PROGRESS);
+	/* A LOGICAL UNIT RESET does not stop it (SBC-4 4.11.2). */
+	tgt_lu_reset(lu, TGT_UA_LU_RESET);
+	tgt_lu_ua_take(lu, NEXUS_A, true);
+	assert_true(atomic_load(&lu->sanitizing));
+	for (i = 0; i < 200 && atomic_load(&lu->sanitizing); i++)
+		nanosleep(&ms50, NULL);
+	assert_false(atomic_load(&lu->sanitizing));
+	assert_int_equal(do_rw16(lu, READ_16, 8191, 1, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	assert_int_equal(r[0], 0x77);
+	assert_int_equal(r[511], 0x77);
+	tgt_lu_close(lu);
+}
+
+static void test_abort_ends_sanitize_command_not_sanitize(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:64M");
+	uint8_t cdb[16] = {SANITIZE, SANITIZE_OVERWRITE};
+	uint8_t p[4 + 1] = {0x01, 0, 0, 1, 0x77};
+	struct timespec until;
+	struct scsi_task t;
+
+	put_be16(cdb + 7, sizeof(p));
+	memset(&t, 0, sizeof(t));
+	t.port = &test_port;
+	t.nexus = NEXUS_A;
+	t.cdb = cdb;
+	t.cdb_len = 16;
+	t.data_out = p;
+	t.data_out_len = sizeof(p);
+	t.done = async_task_done;
+	async_done = 0;
+	scsi_task_exec(lu, &t);
+	/* Without IMMED the command waits for the 8 s overwrite ... */
+	assert_int_equal(async_done, 0);
+	/* ... until the daemon aborts it: done() comes soon, the sanitize goes on. */
+	scsi_task_abort(&t);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 3;
+	pthread_mutex_lock(&async_mu);
+	while (async_done == 0)
+		if (pthread_cond_timedwait(&async_cv, &async_mu, &until) != 0)
+			break;
+	pthread_mutex_unlock(&async_mu);
+	assert_int_equal(async_done, 1);
+	assert_int_equal(t.status, SAM_STAT_TASK_ABORTED);
+	assert_true(atomic_load(&lu->sanitizing));
+	tgt_lu_close(lu);
+	assert_int_equal(async_done, 1);
+}
+
+static void test_close_stops_sanitize(void **state)
+{
+	/* 64 MiB would take 8 s; closing the LU must not wait for it. */
+	struct tgt_lu *lu = open_ready_lu("ram:64M");
+	uint8_t cdb[10] = {SANITIZE, 0x80 | SANITIZE_OVERWRITE};
+	uint8_t p[4 + 1] = {0x01, 0, 0, 1, 0x77};
+	struct timespec a, b;
+	struct scsi_task t;
+
+	put_be16(cdb + 7, sizeof(p));
+	assert_int_equal(run_cdb(lu, NEXUS_A, cdb, 10, p, sizeof(p), NULL, 0, &t), SAM_STAT_GOOD);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	tgt_lu_close(lu);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_true(b.tv_sec - a.tv_sec < 5);
 }
 
 static void test_prevent_ends_with_nexus(void **state)
@@ -746,7 +884,7 @@ static void test_block_erase_thin_only(void **state)
 	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	memset(w, 0x5a, sizeof(w));
 	assert_int_equal(do_rw16(thin, WRITE_16, 0, 1, 0, w, sizeof(w), &t), SAM_STAT_GOOD);
-	assert_int_equal(run_cdb(thin, NEXUS_A, cdb, 10, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(run_cdb_wait(thin, cdb, 10, NULL, 0, &t), SAM_STAT_GOOD);
 	assert_int_equal(lba_status(thin, 0, b, sizeof(b), &t), SAM_STAT_GOOD);
 	assert_int_equal(b[8 + 12], 1);
 	tgt_lu_close(thick);
@@ -782,6 +920,9 @@ int main(void)
 	        cmocka_unit_test(test_orwrite),
 	        cmocka_unit_test(test_read_defect_data_empty),
 	        cmocka_unit_test(test_sanitize_overwrite),
+	        cmocka_unit_test(test_sanitize_in_progress),
+	        cmocka_unit_test(test_close_stops_sanitize),
+	        cmocka_unit_test(test_abort_ends_sanitize_command_not_sanitize),
 	        cmocka_unit_test(test_prevent_ends_with_nexus),
 	        cmocka_unit_test(test_block_erase_thin_only),
 	};
