@@ -418,6 +418,8 @@ static void send_r2ts(struct tgt_task *t)
 	/* Solicited data starts where the unsolicited data ended (11.8). */
 	if (!t->r2t_out && t->r2t_offset < t->received)
 		t->r2t_offset = t->received;
+	if (!t->r2t_sn)
+		t->r2t_base = t->r2t_offset;
 	while (t->r2t_out < maxr2t && t->r2t_offset < t->write_len) {
 		struct tgt_tx *tx = tgt_tx_get(c);
 		struct iscsi_bhs_r2t *r;
@@ -661,6 +663,18 @@ reject:
 	return reject(c, pdu->bhs, reason);
 }
 
+/* Where the R2T sequence that offset t->received falls in ends: R2Ts
+ * are cut in MaxBurstLength pieces from r2t_base (send_r2ts), and with
+ * DataSequenceInOrder=Yes they are filled in order (13.19). */
+static uint32_t r2t_seq_end(const struct tgt_task *t)
+{
+	uint32_t burst = t->sess->params.max_burst_length ? t->sess->params.max_burst_length
+	                                                  : XI_DEFAULT_MAX_BURST_LENGTH;
+	uint64_t end = t->r2t_base + ((uint64_t)(t->received - t->r2t_base) / burst + 1) * burst;
+
+	return end < t->write_len ? (uint32_t)end : t->write_len;
+}
+
 /* A Data-Out that breaks its sequence: rejected, and the command ends
  * with CHECK CONDITION, ABORTED COMMAND / DATA PHASE ERROR (ERL 0 cannot
  * ask for the data again, 7.1.1). */
@@ -725,6 +739,15 @@ static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 	} else {
 		if (ttt != t->ttt || !t->r2t_out || off + pdu->data_len > t->r2t_offset)
 			return reject(c, pdu->bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		if (final && off + pdu->data_len < r2t_seq_end(t)) {
+			/* 11.7.1: F ends the R2T's sequence, which is not
+			 * filled. At ERL 0 the gap cannot be asked for again
+			 * (no recovery R2T): the command fails, as with a
+			 * DataSN gap, rather than wait forever. */
+			log_info("conn %s: Data-Out F at %u, R2T asked up to %u: command failed",
+			         c->peer, off + pdu->data_len, r2t_seq_end(t));
+			return data_out_fail(c, t, pdu);
+		}
 		if (final)
 			t->r2t_out--;
 	}
@@ -869,6 +892,8 @@ static int task_abort(struct tgt_task *t)
 	case TGT_TASK_EXEC:
 		if (!t->aborted) {
 			t->aborted = true;
+			/* A SANITIZE waiting for its end ends now (SBC-4 4.11.2). */
+			scsi_task_abort(&t->st);
 			return 1;
 		}
 		return 0;

@@ -223,6 +223,16 @@ data_out 61 "$TTT" 1 4096 4096 80
 expect "write after a rejected Data-Out" 21 61
 [ "${HDR[3]}" = 00 ] || xi_fail "write after a rejected Data-Out: status ${HDR[3]}, want 00"
 
+# ---- T6: F set before the R2T's range is filled: Reject, and the
+# command ends with CHECK CONDITION (ERL 0 cannot ask for the gap again).
+write10 62 8192 $CMDSN a1
+CMDSN=$((CMDSN + 1))
+expect "write for the early-F test" 31 62
+data_out 62 "$(ttt_of)" 0 0 4096 80
+expect_reject "Data-Out with F before the R2T's end" 04
+expect "write with an unfilled R2T" 21 62
+[ "${HDR[3]}" = 02 ] || xi_fail "write with an unfilled R2T: status ${HDR[3]}, want 02"
+
 kill -0 "$XT_PID" || xi_fail "xtgtd died"
 wait "$PERF" || xi_fail "iscsi-perf failed beside the byte-level sessions: $(tail -c 400 "$XI_TMP/perf.log")"
 grep -q finished "$XI_TMP/perf.log" || xi_fail "iscsi-perf did not finish"
