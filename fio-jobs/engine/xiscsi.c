@@ -141,6 +141,11 @@ struct xio_file {
 	uint32_t block_size;
 };
 
+/* Refills held back while completions are left (see getevents()) go out
+ * anyway once they carry this much: past it a sendmsg() is cheap beside
+ * copying the data, and holding writes back leaves the target idle. */
+#define XIO_HOLD_BYTES (64 * 1024)
+
 /* Per job thread. done[] holds completed io_us in completion order; the
  * first `reaped` of them were handed to fio by the last getevents(). */
 struct xio_data {
@@ -149,8 +154,9 @@ struct xio_data {
 	unsigned int cap; /* iodepth: fio never has more in flight */
 	unsigned int ndone;
 	unsigned int reaped;
-	unsigned int inflight; /* queued and not yet completed */
-	unsigned int reap_min; /* see xio_want() */
+	unsigned int inflight;     /* queued and not yet completed */
+	unsigned long long unsent; /* bytes queued since the last poll */
+	unsigned int reap_min;     /* see xio_want() */
 };
 
 struct xio_req {
@@ -480,6 +486,7 @@ static enum fio_q_status fio_xio_queue(struct thread_data *td, struct io_u *io_u
 		return FIO_Q_COMPLETED;
 	}
 	xd->inflight++;
+	xd->unsent += io_u->xfer_buflen;
 	return FIO_Q_QUEUED;
 }
 
@@ -524,6 +531,7 @@ static int fio_xio_getevents(struct thread_data *td, unsigned int min, unsigned 
 {
 	struct xio_data *xd = td->io_ops_data;
 	struct timespec now, end = {0};
+	bool leftovers;
 	int ret, wait_ms;
 
 	xio_forget_reaped(xd);
@@ -543,13 +551,16 @@ static int fio_xio_getevents(struct thread_data *td, unsigned int min, unsigned 
 	 * here every time would send each command alone. Held back until the
 	 * leftovers run out, the refills leave together in the next poll.
 	 */
-	if (xd->ndone && xd->ndone >= min) {
+	leftovers = xd->ndone && xd->ndone >= min;
+	if (leftovers && xd->unsent < XIO_HOLD_BYTES) {
 		xd->reaped = xd->ndone < max ? xd->ndone : max;
 		return (int)xd->reaped;
 	}
 	/* Take what is ready even when min is 0: it costs one non-blocking poll. */
+	xd->unsent = 0;
 	ret = xiscsi_loop_poll(xd->loop, 0, 0);
-	min = xio_want(xd, min);
+	if (!leftovers) /* with leftovers this poll only flushes */
+		min = xio_want(xd, min);
 	while (ret >= 0 && xd->ndone < min) {
 		wait_ms = -1;
 		if (t) {
