@@ -187,6 +187,15 @@ static void task_exec(struct tgt_task *t)
 	t->state = TGT_TASK_EXEC;
 	s->nexec++;
 	tgt_conn_get(t->conn);
+	if (t->refused) {
+		t->status = SAM_STAT_TASK_SET_FULL;
+		t->sense_len = 0;
+		t->data_len = 0;
+		t->resid = t->edtl;
+		t->resid_flags = t->edtl ? SCSI_RESID_UNDERFLOW : 0;
+		scsi_done(t);
+		return;
+	}
 	if (t->digest_error) {
 		/* RFC 7143 7.8 at ERL 0: the data cannot be trusted; fail the
 		 * command rather than write it. SPC-5: 47/05 PROTOCOL SERVICE
@@ -487,11 +496,20 @@ static bool cmd_write_valid(struct tgt_conn *c, const struct iscsi_bhs_scsi_comm
 static struct tgt_task *task_new(struct tgt_conn *c, uint32_t edtl)
 {
 	struct tgt_task *t = tgt_task_get(c->sess);
+	int rc;
 
 	if (!t)
 		return NULL;
 	t->conn = c;
-	if (tgt_task_reserve(t, edtl ? edtl : 1)) {
+	rc = tgt_task_reserve(t, edtl ? edtl : 1);
+	if (rc == -ENOBUFS) {
+		/* Over the session's buffer budget: the command is answered
+		 * TASK SET FULL (SAM-5 5.3.1) in its CmdSN turn, and its data,
+		 * if any, is not kept: it needs no buffer. */
+		t->refused = true;
+		rc = 0;
+	}
+	if (rc) {
 		tgt_task_put(t);
 		return NULL;
 	}
@@ -511,7 +529,7 @@ int tgt_ffp_place(struct tgt_conn *c, const struct pdu_in *pdu, uint8_t **dst)
 		    cmd->bhssc_itt == ISCSI_RESERVED_TAG)
 			return 0;
 		c->rx_task = task_new(c, edtl);
-		if (c->rx_task)
+		if (c->rx_task && !c->rx_task->refused)
 			*dst = c->rx_task->buf;
 		return 0;
 	}
@@ -597,7 +615,7 @@ static int handle_scsi_cmd(struct tgt_conn *c, struct pdu_in *pdu)
 			reason = ISCSI_REJECT_OUT_OF_RESOURCES;
 			goto reject_cmd;
 		}
-		if (pdu->data_len)
+		if (pdu->data_len && !t->refused)
 			memcpy(t->buf, pdu->data, pdu->data_len);
 	}
 	t->itt = cmd->bhssc_itt;
@@ -636,6 +654,13 @@ static int handle_scsi_cmd(struct tgt_conn *c, struct pdu_in *pdu)
 	 * burst even with F clear; else no R2T would ever be sent. */
 	if (t->received >= t->unsol_limit)
 		t->unsol_open = false;
+	if (t->refused) {
+		/* No data is taken: further Data-Out for it is rejected. */
+		t->write_len = 0;
+		t->received = 0;
+		t->r2t_offset = 0;
+		t->unsol_open = false;
+	}
 	t->ttt = ++s->next_ttt == ISCSI_RESERVED_TAG ? ++s->next_ttt : s->next_ttt;
 	tgt_task_hash_add(t);
 	s->cmds++;
@@ -892,8 +917,6 @@ static int task_abort(struct tgt_task *t)
 	case TGT_TASK_EXEC:
 		if (!t->aborted) {
 			t->aborted = true;
-			/* A SANITIZE waiting for its end ends now (SBC-4 4.11.2). */
-			scsi_task_abort(&t->st);
 			return 1;
 		}
 		return 0;

@@ -233,6 +233,48 @@ expect_reject "Data-Out with F before the R2T's end" 04
 expect "write with an unfilled R2T" 21 62
 [ "${HDR[3]}" = 02 ] || xi_fail "write with an unfilled R2T: status ${HDR[3]}, want 02"
 
+# ---- Data beyond the burst (11.7.5, 13.13, 13.14): Reject, then the
+# initiator aborts the task.
+write10 63 131072 $CMDSN a1
+CMDSN=$((CMDSN + 1))
+expect "write for the R2T overrun test" 31 63
+[ "$(field32 44)" = 65536 ] || xi_fail "R2T length $(field32 44), want MaxBurstLength 65536"
+data_out 63 "$(ttt_of)" 0 0 69632 80
+expect_reject "Data-Out past the R2T's range" 04
+tmf 64 1 64 63 $CMDSN $((CMDSN - 1))
+expect "ABORT TASK after the overrun" 22 64
+write10 65 131072 $CMDSN 21
+CMDSN=$((CMDSN + 1))
+data_out 65 "ff ff ff ff" 0 0 69632 80
+expect_reject "unsolicited Data-Out past FirstBurstLength" 04
+tmf 64 1 66 65 $CMDSN $((CMDSN - 1))
+expect "ABORT TASK after the unsolicited overrun" 22 66
+
+# ---- Wrong CmdSN (3.2.2.1): outside the window, or already used, the
+# command is silently ignored.
+tur 70 $((CMDSN + 100000))
+tur 71 $((CMDSN - 1))
+ping_ 72
+expect "commands with a wrong CmdSN are ignored" 20 72
+tur 73 $CMDSN
+CMDSN=$((CMDSN + 1))
+expect "TUR after the wrong CmdSNs" 21 73
+exec 3>&-
+
+# ---- T1: task buffers are bounded per session (256 MiB by default): a
+# command past the budget is answered TASK SET FULL, nothing crashes.
+login "$NORMAL"
+for i in 1 2 3 4; do
+	write10 $((80 + i)) 67108864 $CMDSN a1
+	CMDSN=$((CMDSN + 1))
+	expect "64 MiB write $i" 31 $((80 + i))
+done
+write10 85 67108864 $CMDSN a1
+CMDSN=$((CMDSN + 1))
+expect "64 MiB write past the budget" 21 85
+[ "${HDR[3]}" = 28 ] || xi_fail "write past the budget: status ${HDR[3]}, want TASK SET FULL (28)"
+exec 3>&-
+
 kill -0 "$XT_PID" || xi_fail "xtgtd died"
 wait "$PERF" || xi_fail "iscsi-perf failed beside the byte-level sessions: $(tail -c 400 "$XI_TMP/perf.log")"
 grep -q finished "$XI_TMP/perf.log" || xi_fail "iscsi-perf did not finish"
