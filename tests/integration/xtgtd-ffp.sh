@@ -275,6 +275,21 @@ expect "64 MiB write past the budget" 21 85
 [ "${HDR[3]}" = 28 ] || xi_fail "write past the budget: status ${HDR[3]}, want TASK SET FULL (28)"
 exec 3>&-
 
+# ---- A login that skips stages (11.12, 11.13.5): initiator error.
+# login_refused NAME FLAGS KEYS
+login_refused() {
+	exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+	send_pdu "43 $2 00 00 00 $(be24 ${#3}) 80 00 00 00 00 77 00 00 $(be32 1) 00 00 00 00 $(be32 1) $(be32 0) $(zeros 16)" "$3"
+	read_pdu || xi_fail "$1: no Login Response"
+	[ "${HDR[0]}" = 23 ] && [ "${HDR[36]}" = 02 ] ||
+		xi_fail "$1: want a login reject with class 02 (initiator error): ${HDR[*]:0:40}"
+	exec 3>&-
+}
+login_refused "CSG=FullFeature" 8f "$NORMAL"
+CHAPKEYS="InitiatorName=iqn.2026-11.org.xiscsi:ffp-bytes"$'\x01'"TargetName=$IQN2"$'\x01'"SessionType=Normal"$'\x01'
+login_refused "operational stage first when CHAP is required" 87 "$CHAPKEYS"
+login_refused "security straight to full feature, AuthMethod=None" 83 "$CHAPKEYS""AuthMethod=None"$'\x01'
+
 kill -0 "$XT_PID" || xi_fail "xtgtd died"
 wait "$PERF" || xi_fail "iscsi-perf failed beside the byte-level sessions: $(tail -c 400 "$XI_TMP/perf.log")"
 grep -q finished "$XI_TMP/perf.log" || xi_fail "iscsi-perf did not finish"
