@@ -142,8 +142,9 @@ struct xio_file {
 };
 
 /* Refills held back while completions are left (see getevents()) go out
- * anyway once they carry this much: past it a sendmsg() is cheap beside
- * copying the data, and holding writes back leaves the target idle. */
+ * anyway once they move this much data, reads or writes: past it a
+ * sendmsg() is cheap beside moving the data, and holding big commands back
+ * leaves the target idle (128 KiB writes fell to 0.66x of libiscsi). */
 #define XIO_HOLD_BYTES (64 * 1024)
 
 /* Per job thread. done[] holds completed io_us in completion order; the
