@@ -783,16 +783,22 @@ static int handle_data_out(struct tgt_conn *c, struct pdu_in *pdu)
 		memcpy(t->buf + off, pdu->data, pdu->data_len);
 	t->received += pdu->data_len;
 	s->bytes_in += pdu->data_len;
-	/* The unsolicited burst ends at FirstBurstLength even without F. */
-	if (t->unsol_open && t->received >= t->unsol_limit)
+	/* The unsolicited burst ends at FirstBurstLength even without F; the
+	 * R2T sequences after it count DataSN from 0 (11.7.5). */
+	if (t->unsol_open && t->received >= t->unsol_limit) {
 		t->unsol_open = false;
+		t->datasn_expect = 0;
+	}
 	if (t->state == TGT_TASK_PENDING)
 		return 0; /* task_maybe_ready() runs it when its turn comes */
 	if (t->received >= t->write_len) {
 		task_exec(t);
 		return 0;
 	}
-	if (final && !t->unsol_open)
+	/* The rest is solicited once a sequence ends: F, or unsolicited data
+	 * reaching FirstBurstLength without F (13.14), else nothing more
+	 * would ever be asked for. */
+	if (!t->unsol_open && (final || ttt == ISCSI_RESERVED_TAG))
 		send_r2ts(t);
 	return 0;
 }

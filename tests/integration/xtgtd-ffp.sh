@@ -210,6 +210,16 @@ data_out 60 "$(ttt_of)" 0 65536 65536 80
 expect "write completed by the R2T's data" 21 60
 [ "${HDR[3]}" = 00 ] || xi_fail "write status ${HDR[3]}"
 
+# The same with unsolicited Data-Out: FirstBurstLength reached, F clear.
+write10 59 131072 $CMDSN 21
+CMDSN=$((CMDSN + 1))
+data_out 59 "ff ff ff ff" 0 0 65536 00
+expect "unsolicited Data-Out filling FirstBurstLength, F clear" 31 59
+[ "$(field32 40)" = 65536 ] || xi_fail "R2T offset $(field32 40), want 65536"
+data_out 59 "$(ttt_of)" 0 65536 65536 80
+expect "write completed after the unsolicited burst" 21 59
+[ "${HDR[3]}" = 00 ] || xi_fail "write status ${HDR[3]}"
+
 # ---- T8: a Data-Out rejected (wrong TTT) does not move DataSN on: the
 # right one with the same DataSN is taken.
 write10 61 8192 $CMDSN a1
