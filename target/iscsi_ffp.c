@@ -923,6 +923,8 @@ static int task_abort(struct tgt_task *t)
 	case TGT_TASK_EXEC:
 		if (!t->aborted) {
 			t->aborted = true;
+			/* A SANITIZE waiting for its end ends now (SBC-4 4.11.2). */
+			scsi_task_abort(&t->st);
 			return 1;
 		}
 		return 0;
