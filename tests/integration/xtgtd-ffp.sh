@@ -283,6 +283,20 @@ write10 85 67108864 $CMDSN a1
 CMDSN=$((CMDSN + 1))
 expect "64 MiB write past the budget" 21 85
 [ "${HDR[3]}" = 28 ] || xi_fail "write past the budget: status ${HDR[3]}, want TASK SET FULL (28)"
+# Buffers over 1 MiB are freed when their task ends: after ABORT TASK SET
+# the tasks that held them serve four queued TESTs UNIT READY (CmdSN ahead
+# of the write's), and a new 64 MiB write fits the budget again.
+tmf 64 2 86 0xffffffff $CMDSN 0
+expect "ABORT TASK SET" 22 86
+for i in 1 2 3 4; do tur $((86 + i)) $((CMDSN + i)); done
+write10 91 67108864 $CMDSN a1
+CMDSN=$((CMDSN + 5))
+got=""
+for i in 1 2 3 4 5; do
+	read_pdu || xi_fail "after ABORT TASK SET: answer $i missing"
+	got="$got ${HDR[0]}/$(itt_of)/${HDR[3]}"
+done
+grep -q " 31/0000005b/" <<<"$got" || xi_fail "64 MiB write after the abort not solicited: $got"
 exec 3>&-
 
 # ---- A login that skips stages (11.12, 11.13.5): initiator error.
