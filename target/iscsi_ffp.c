@@ -812,15 +812,17 @@ static int handle_nop_out(struct tgt_conn *c, struct pdu_in *pdu)
 	uint32_t cmdsn = be32toh(no->bhsno_cmdsn);
 	bool imm = pdu_is_immediate(pdu->bhs);
 
-	if (pdu->status == -EBADMSG)
-		return reject(c, pdu->bhs, ISCSI_REJECT_DATA_DIGEST);
-	if (no->bhsno_itt == ISCSI_RESERVED_TAG) {
+	if (no->bhsno_itt == ISCSI_RESERVED_TAG && pdu->status != -EBADMSG) {
 		/* 11.18.1: an answer to our ping, or a bare CmdSN update; it
 		 * must be immediate and gets no reply. */
 		return 0;
 	}
 	if (!tgt_ffp_cmdsn_take(s, cmdsn, imm))
 		return 0;
+	/* 7.8: the header is sound, so its CmdSN is used (above) even though
+	 * the data is refused; else the window would stall on it. */
+	if (pdu->status == -EBADMSG)
+		return reject(c, pdu->bhs, ISCSI_REJECT_DATA_DIGEST);
 	tx = tgt_tx_get(c);
 	if (!tx)
 		return -ENOMEM;
@@ -1135,8 +1137,15 @@ int tgt_ffp_pdu(struct tgt_conn *c, struct pdu_in *pdu)
 	case ISCSI_OP_NOP_OUT:
 		return handle_nop_out(c, pdu);
 	case ISCSI_OP_TEXT_REQ:
-		if (pdu->status == -EBADMSG)
+		if (pdu->status == -EBADMSG) {
+			const struct iscsi_bhs_text_request *rq = (const void *)pdu->bhs;
+
+			/* 7.8: refused, but its CmdSN is used (11.17.1). */
+			if (!tgt_ffp_cmdsn_take(c->sess, be32toh(rq->bhstr_cmdsn),
+			                        pdu_is_immediate(pdu->bhs)))
+				return 0;
 			return reject(c, pdu->bhs, ISCSI_REJECT_DATA_DIGEST);
+		}
 		return tgt_text_pdu(c, pdu);
 	case ISCSI_OP_TASK_MGMT_REQ:
 		if (c->sess->discovery) {

@@ -144,6 +144,18 @@ read_bytes 52 >/dev/null # the rejected header and its data digest
 send_pdu "40 80 00 00 00 00 00 00 $(zeros 8) $(be32 6) ff ff ff ff $(be32 $CMDSN) $(zeros 20)" ""
 rsp=($(read_bytes 48))
 [ "${rsp[0]}" = 20 ] && [ "${rsp[19]}" = 06 ] || xi_fail "no NOP-In after the digest error: ${rsp[*]}"
+# The same refused data digest on a non-immediate NOP-Out: its CmdSN is
+# still used (11.17.1), or ExpCmdSN would stall below it.
+send_pdu "00 80 00 00 00 00 00 04 $(zeros 8) $(be32 7) ff ff ff ff $(be32 $CMDSN) $(zeros 20)" "abcd"
+printf "$(hex 00 00 00 00)" >&3
+rsp=($(read_bytes 48))
+[ "${rsp[0]}" = 3f ] && [ "${rsp[2]}" = 02 ] || xi_fail "non-immediate bad digest: no Reject: ${rsp[*]}"
+read_bytes 52 >/dev/null
+send_pdu "40 80 00 00 00 00 00 00 $(zeros 8) $(be32 8) ff ff ff ff $(be32 $((CMDSN + 1))) $(zeros 20)" ""
+rsp=($(read_bytes 48))
+[ "${rsp[0]}" = 20 ] && [ "${rsp[19]}" = 08 ] || xi_fail "no NOP-In after the second digest error: ${rsp[*]}"
+[ "${rsp[28]}${rsp[29]}${rsp[30]}${rsp[31]}" = "$(printf %08x $((CMDSN + 1)))" ] ||
+	xi_fail "ExpCmdSN ${rsp[*]:28:4} after a refused NOP-Out at CmdSN $CMDSN, want $((CMDSN + 1))"
 exec 3>&-
 
 kill -0 "$XT_PID" || xi_fail "xtgtd died"
