@@ -165,6 +165,10 @@ struct tgt_lu {
 	_Atomic bool sanitizing;
 	_Atomic uint32_t sanitize_progress;
 	_Atomic bool sanitize_stop;
+	/* The last sanitize failed: medium access gets MEDIUM ERROR, SANITIZE
+	 * COMMAND FAILED until a sanitize succeeds or EXIT FAILURE MODE
+	 * (SBC-4 4.11.3). */
+	_Atomic bool sanitize_failed;
 	/* The SANITIZE command waiting for the end (no IMMED), and a request
 	 * to end that command early: ABORT TASK ends the command, never the
 	 * sanitize (SBC-4 4.11.2). Only the sanitize thread completes it. */

@@ -734,6 +734,8 @@ static void *sanitize_thread(void *arg)
 	else
 		rc = fill_pattern(lu, j->pat, j->plen, j->invert, !j->erase);
 	atomic_store(&lu->sanitize_progress, 0);
+	/* A stopped (LU closing) or failed sanitize leaves the medium unknown. */
+	atomic_store(&lu->sanitize_failed, rc != 0 || atomic_load(&lu->sanitize_stop));
 	atomic_store_explicit(&lu->sanitizing, false, memory_order_release);
 	t = atomic_exchange(&lu->sanitize_task, NULL);
 	if (t) {
@@ -761,6 +763,14 @@ int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t)
 	for (uint16_t i = 2; i < 7; i++)
 		if (cdb[i])
 			return scsi_task_bad_cdb(t, i, -1);
+	if (sa == SANITIZE_EXIT_FAILURE_MODE) {
+		/* SBC-4 5.27.2: no parameter list; the medium is usable again. */
+		if (plen)
+			return scsi_task_bad_cdb(t, 7, -1);
+		atomic_store(&lu->sanitize_failed, false);
+		scsi_task_good(t);
+		return 0;
+	}
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return scsi_task_errno(t, -ENOMEM, true);

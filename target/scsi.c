@@ -287,6 +287,11 @@ const struct scsi_sa_cmd scsi_sa_cmds[] = {
          0x03,
          {"RECEIVE COPY OPERATING PARAMETERS", spc_receive_copy_results, xfer_be32_at10, SCSI_F_IN,
           16, U16(RECEIVE_COPY_RESULTS, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0)}},
+        {SANITIZE,
+         SANITIZE_EXIT_FAILURE_MODE,
+         {"SANITIZE EXIT FAILURE MODE", sbc_sanitize, xfer_be16_at7,
+          SCSI_F_OUT | SCSI_F_MEDIUM | WR_FLAGS, 10,
+          U10(SANITIZE, 0xa0 | SANITIZE_EXIT_FAILURE_MODE, 0, 0, 0, 0, 0, 0xff, 0xff)}},
         {MAINTENANCE_IN,
          MI_REPORT_TARGET_PORT_GROUPS,
          {"REPORT TARGET PORT GROUPS", spc_report_target_port_groups, xfer_be32_at6,
@@ -493,6 +498,12 @@ static bool task_precheck(struct tgt_lu *lu, struct scsi_task *t, const struct s
 	if (atomic_load_explicit(&lu->sanitizing, memory_order_acquire) &&
 	    !(c->flags & SCSI_F_NO_LU)) {
 		scsi_task_sanitizing(t);
+		return false;
+	}
+	/* SBC-4 4.11.3: after a failed sanitize only SANITIZE reaches the medium. */
+	if ((c->flags & SCSI_F_MEDIUM) && t->cdb[0] != SANITIZE &&
+	    atomic_load_explicit(&lu->sanitize_failed, memory_order_acquire)) {
+		scsi_task_check(t, SK_MEDIUM_ERROR, SCSI_ASC_SANITIZE_COMMAND_FAILED);
 		return false;
 	}
 	if ((c->flags & SCSI_F_MEDIUM) &&

@@ -192,6 +192,8 @@ int scsi_task_check(struct scsi_task *t, uint8_t key, uint16_t asc);
 int scsi_task_bad_cdb(struct scsi_task *t, uint16_t byte, int bit);
 /* ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST pointing at byte/bit. */
 int scsi_task_bad_param(struct scsi_task *t, uint16_t byte, int bit);
+/* SBC-4 4.11.3: MEDIUM ERROR, SANITIZE COMMAND FAILED (not in lib/scsi.h). */
+#define SCSI_ASC_SANITIZE_COMMAND_FAILED 0x3103
 /* NOT READY, SANITIZE IN PROGRESS with the progress indication (SBC-4 4.11). */
 int scsi_task_sanitizing(struct scsi_task *t);
 /* CHECK CONDITION with INFORMATION set (LBA, miscompare offset). */

@@ -836,6 +836,28 @@ static void test_abort_ends_sanitize_command_not_sanitize(void **state)
 	assert_int_equal(async_done, 1);
 }
 
+static void test_sanitize_failure_mode(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M");
+	uint8_t efm[10] = {SANITIZE, SANITIZE_EXIT_FAILURE_MODE}, p[8] = {0}, r[512];
+	struct scsi_task t;
+
+	/* As a failed sanitize leaves it: the medium is refused ... */
+	atomic_store(&lu->sanitize_failed, true);
+	assert_int_equal(do_rw16(lu, READ_16, 0, 1, 0, r, sizeof(r), &t), SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_MEDIUM_ERROR, SCSI_ASC_SANITIZE_COMMAND_FAILED);
+	/* ... EXIT FAILURE MODE takes no parameter list ... */
+	put_be16(efm + 7, sizeof(p));
+	assert_int_equal(run_cdb(lu, NEXUS_A, efm, 10, p, sizeof(p), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	/* ... and gives the medium back. */
+	put_be16(efm + 7, 0);
+	assert_int_equal(run_cdb(lu, NEXUS_A, efm, 10, NULL, 0, NULL, 0, &t), SAM_STAT_GOOD);
+	assert_int_equal(do_rw16(lu, READ_16, 0, 1, 0, r, sizeof(r), &t), SAM_STAT_GOOD);
+	tgt_lu_close(lu);
+}
+
 static void test_close_stops_sanitize(void **state)
 {
 	/* 64 MiB would take 8 s; closing the LU must not wait for it. */
@@ -922,6 +944,7 @@ int main(void)
 	        cmocka_unit_test(test_sanitize_overwrite),
 	        cmocka_unit_test(test_sanitize_in_progress),
 	        cmocka_unit_test(test_close_stops_sanitize),
+	        cmocka_unit_test(test_sanitize_failure_mode),
 	        cmocka_unit_test(test_abort_ends_sanitize_command_not_sanitize),
 	        cmocka_unit_test(test_prevent_ends_with_nexus),
 	        cmocka_unit_test(test_block_erase_thin_only),
