@@ -66,8 +66,8 @@ done
 # Sanitize.Overwrite and .Reset overwrite the whole LU at SBC_SANITIZE_RATE
 # (16 s for 128 MiB, and Reset then sleeps a minute), so they are left to
 # a manual "iscsi-test-cu -d -S -t SCSI.Sanitize" run.
-for s in BlockErase BlockEraseReserved InvalidServiceAction OverwriteReserved Readonly \
-	Reservations; do
+for s in BlockErase BlockEraseReserved ExitFailureMode InvalidServiceAction OverwriteReserved \
+	Readonly Reservations; do
 	CU_FLAGS=-S run_family "SCSI.Sanitize.$s" 0
 done
 [ -z "$failed" ] || xi_fail "families with failures:$failed"
