@@ -206,6 +206,9 @@ void xt_conn_reap_later(struct xt_conn *c)
 	c->g->dead = c;
 }
 
+/* The group xt_group_poll() last ran on this thread. */
+static __thread struct xt_group *cur_group;
+
 void xt_group_destroy(struct xt_group *g)
 {
 	struct xt_post *p;
@@ -213,6 +216,8 @@ void xt_group_destroy(struct xt_group *g)
 
 	if (!g)
 		return;
+	if (cur_group == g)
+		cur_group = NULL;
 	for (c = g->conns; c; c = c->next)
 		if (c->state != XT_CONN_DEAD) {
 			c->state = XT_CONN_CLOSING;
@@ -424,15 +429,51 @@ static int run_posts(struct xt_group *g)
 	return n;
 }
 
+/* ---- pollers ---- */
+
+struct xt_group *xt_group_current(void)
+{
+	return cur_group;
+}
+
+void xt_poller_add(struct xt_group *g, struct xt_poller *p)
+{
+	p->next = g->pollers;
+	g->pollers = p;
+}
+
+void xt_poller_del(struct xt_group *g, struct xt_poller *p)
+{
+	for (struct xt_poller **pp = &g->pollers; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+}
+
+static int run_pollers(struct xt_group *g)
+{
+	struct xt_poller *p, *next;
+	int n = 0;
+
+	for (p = g->pollers; p; p = next) {
+		next = p->next; /* a poller may delete itself */
+		n += p->fn(p->arg);
+	}
+	return n;
+}
+
 int xt_group_poll(struct xt_group *g, int budget, int timeout_ms)
 {
 	int n, r, t;
 
 	if (budget <= 0)
 		budget = 64;
+	cur_group = g;
 	g->stats.polls++;
 	g->now_ms = xt_now_ms();
-	n = run_timers(g) + run_posts(g);
+	n = run_timers(g) + run_posts(g) + run_pollers(g);
 	if (n > 0 || g->dead || atomic_load(&g->post_pending)) {
 		timeout_ms = 0;
 	} else if (timeout_ms != 0) {
@@ -444,7 +485,7 @@ int xt_group_poll(struct xt_group *g, int budget, int timeout_ms)
 	if (r >= 0) {
 		n += r;
 		g->now_ms = xt_now_ms();
-		n += run_timers(g) + run_posts(g);
+		n += run_timers(g) + run_posts(g) + run_pollers(g);
 	}
 	group_reap(g);
 	return r < 0 ? r : n;

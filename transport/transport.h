@@ -197,6 +197,7 @@ struct xt_ops {
 };
 
 struct xt_post;
+struct xt_poller;
 
 struct xt_group {
 	const struct xt_ops *ops;
@@ -212,6 +213,7 @@ struct xt_group {
 	struct xt_conn *conns; /* all live connections */
 	struct xt_conn *dead;  /* closed, freed after the callbacks of this poll */
 	struct xt_listener *dead_listeners;
+	struct xt_poller *pollers; /* xt_poller_add() */
 };
 
 /* xt_conn.state */
@@ -290,6 +292,30 @@ static inline int xt_group_fd(struct xt_group *g)
 {
 	return g->ops->group_fd ? g->ops->group_fd(g) : -ENOTSUP;
 }
+
+/* ---- pollers: work that completes outside the group's descriptors ----
+ * A poller runs on every xt_group_poll() pass, before and after the I/O
+ * wait, on the group's thread; it returns how many things it handled (> 0
+ * keeps the next wait from blocking). What finishes its work meanwhile
+ * wakes the group through xt_group_wake_fd(), an eventfd (an io_uring
+ * signals it itself with io_uring_register_eventfd()). Caller-allocated;
+ * add and delete on the group's thread. */
+struct xt_poller {
+	int (*fn)(void *arg);
+	void *arg;
+	struct xt_poller *next; /* group side */
+};
+
+void xt_poller_add(struct xt_group *g, struct xt_poller *p);
+void xt_poller_del(struct xt_group *g, struct xt_poller *p);
+
+static inline int xt_group_wake_fd(const struct xt_group *g)
+{
+	return g->wake_fd;
+}
+
+/* The group this thread polls (set by xt_group_poll()), or NULL. */
+struct xt_group *xt_group_current(void);
 
 /* ---- timers (ms resolution, fire from xt_group_poll) ---- */
 
