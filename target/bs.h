@@ -6,7 +6,11 @@
  * Every store implements the synchronous calls; a store that can complete
  * asynchronously (io_uring) also sets ops->submit, and the READ/WRITE fast
  * path goes through bs_submit(), which falls back to the synchronous calls
- * and completes inline when submit is NULL. Offsets and lengths are bytes.
+ * and completes inline when submit is NULL or refuses the I/O (non-zero:
+ * no reactor on this thread, a buffer O_DIRECT cannot take, no ring). An
+ * accepted I/O completes on the thread that submitted it, from that
+ * thread's reactor (xt_group_poll), never from inside submit. Offsets and
+ * lengths are bytes.
  */
 #ifndef XISCSI_TARGET_BS_H
 #define XISCSI_TARGET_BS_H
@@ -38,6 +42,10 @@ struct bs_io {
 	ssize_t res;
 	void (*done)(struct bs_io *io);
 	void *priv;
+	/* The store's own while in flight: bs_submit() sets bs_. */
+	struct tgt_bs *bs_;
+	size_t done_;    /* bytes moved so far (short transfers go on) */
+	unsigned tries_; /* -EAGAIN / -EINTR resubmissions */
 };
 
 /* What the LU asks of a store when it opens it. */
@@ -45,7 +53,13 @@ struct bs_open_args {
 	const char *path; /* file stores only */
 	uint64_t size;    /* bytes; 0: the size of the existing file or device */
 	bool rdonly;
-	bool dsync; /* every write durable on completion: no volatile cache */
+	bool dsync;          /* every write durable on completion: no volatile cache */
+	bool direct;         /* O_DIRECT: no page cache (file stores) */
+	bool sync_io;        /* no io_uring: pread/pwrite on the calling thread */
+	uint32_t block_size; /* the LU's logical block size, for O_DIRECT alignment */
+	/* A one-line reason when open fails for more than errno says. */
+	char *why;
+	size_t whylen;
 };
 
 struct bs_ops {
@@ -137,6 +151,7 @@ static inline void bs_submit(struct tgt_bs *bs, struct bs_io *io)
 {
 	int rc;
 
+	io->bs_ = bs;
 	if (bs->ops->submit && bs->ops->submit(bs, io) == 0)
 		return;
 	switch (io->op) {

@@ -6,6 +6,8 @@
  * lock. A bitmap of granules written since the last unmap answers GET LBA
  * STATUS, because the page tables cannot tell a zero page from a written one.
  */
+#define _GNU_SOURCE /* mremap */
+#define _GNU_SOURCE /* mremap */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>

@@ -157,7 +157,8 @@ static int spec_option(struct tgt_lu_spec *spec, const char *opt, size_t n, char
 	if (val)
 		val++;
 #define KEY_IS(k) (klen == sizeof(k) - 1 && memcmp(buf, k, klen) == 0)
-	if (KEY_IS("ro") || KEY_IS("thin") || KEY_IS("removable") || KEY_IS("sync")) {
+	if (KEY_IS("ro") || KEY_IS("thin") || KEY_IS("removable") || KEY_IS("sync") ||
+	    KEY_IS("direct")) {
 		if (val) {
 			set_err(err, errlen, "option '%.*s' takes no value", (int)klen, buf);
 			return -EINVAL;
@@ -168,6 +169,8 @@ static int spec_option(struct tgt_lu_spec *spec, const char *opt, size_t n, char
 			spec->thin = true;
 		else if (KEY_IS("removable"))
 			spec->removable = true;
+		else if (KEY_IS("direct"))
+			spec->direct = true;
 		else
 			spec->dsync = true;
 		return 0;
@@ -175,7 +178,7 @@ static int spec_option(struct tgt_lu_spec *spec, const char *opt, size_t n, char
 	if (!val) {
 		set_err(err, errlen,
 		        "unknown option '%s' (size=, bs=, ro, thin, removable, sync, "
-		        "product=, serial=)",
+		        "direct, aio=, product=, serial=)",
 		        buf);
 		return -EINVAL;
 	}
@@ -193,6 +196,22 @@ static int spec_option(struct tgt_lu_spec *spec, const char *opt, size_t n, char
 			set_err(err, errlen, "bad block size '%s' (512 or 4096)", val);
 			return -EINVAL;
 		}
+	} else if (KEY_IS("aio")) {
+		if (strcmp(val, "uring") && strcmp(val, "sync")) {
+			set_err(err, errlen, "bad aio '%s' (uring or sync)", val);
+			return -EINVAL;
+		}
+		spec->aio_sync = strcmp(val, "sync") == 0;
+	} else if (KEY_IS("pbs")) {
+		uint64_t pbs;
+
+		/* Physical block size: logical blocks share it (SBC-4 4.6.2). */
+		if (tgt_parse_size(val, &pbs) || pbs < 512 || pbs > 65536 || (pbs & (pbs - 1))) {
+			set_err(err, errlen, "bad physical block size '%s' (a power of two, 512 to 64K)",
+			        val);
+			return -EINVAL;
+		}
+		spec->phys_block_size = (uint32_t)pbs;
 	} else if (KEY_IS("product")) {
 		if (copy_str(spec->product, sizeof(spec->product), val, strlen(val)) ||
 		    !printable(val)) {
@@ -281,6 +300,15 @@ int tgt_lu_spec_parse(const char *str, struct tgt_lu_spec *spec, char *err, size
 		        spec->type == TGT_BS_RAM ? "ram" : "null");
 		return -EINVAL;
 	}
+	if ((spec->direct || spec->aio_sync) && spec->type != TGT_BS_FILE) {
+		set_err(err, errlen, "direct and aio= are for file stores only");
+		return -EINVAL;
+	}
+	if (spec->phys_block_size && spec->phys_block_size < spec->block_size) {
+		set_err(err, errlen, "physical block size %u is below the %u-byte logical block",
+		        spec->phys_block_size, spec->block_size);
+		return -EINVAL;
+	}
 	if (spec->size && spec->size < spec->block_size) {
 		set_err(err, errlen, "size %llu is below one %u-byte block",
 		        (unsigned long long)spec->size, spec->block_size);
@@ -335,16 +363,26 @@ int tgt_lu_open(struct tgt_lu **out, const struct tgt_lu_spec *spec, const char 
 	a.size = spec->size;
 	a.rdonly = spec->readonly;
 	a.dsync = spec->dsync;
+	a.direct = spec->direct;
+	a.sync_io = spec->aio_sync;
+	a.block_size = spec->block_size;
+	a.why = err;
+	a.whylen = errlen;
+	if (err && errlen)
+		*err = '\0';
 	rc = bs_open(&lu->bs, ops, &a);
 	if (rc) {
 		lu->bs.ops = NULL;
-		set_err(err, errlen, "%s store%s%s: %s", ops->name, *spec->path ? " " : "",
-		        spec->path, strerror(-rc));
+		if (!err || !errlen || !*err)
+			set_err(err, errlen, "%s store%s%s: %s", ops->name, *spec->path ? " " : "",
+			        spec->path, strerror(-rc));
 		goto out;
 	}
 	lu->lun = lun;
 	lu->block_size = spec->block_size;
 	lu->block_shift = spec->block_size == 4096 ? 12 : 9;
+	if (spec->phys_block_size > spec->block_size)
+		lu->lbppbe = (unsigned)__builtin_ctz(spec->phys_block_size) - lu->block_shift;
 	lu->nblocks = lu->bs.size >> lu->block_shift;
 	if (lu->nblocks == 0) {
 		set_err(err, errlen, "store is smaller than one %u-byte block", spec->block_size);

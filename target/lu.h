@@ -44,10 +44,13 @@ struct tgt_lu_spec {
 	char path[TGT_LU_PATH_MAX];           /* file: only */
 	uint64_t size;                        /* bytes; 0: file's own size */
 	uint32_t block_size;                  /* 512 or 4096 */
+	uint32_t phys_block_size;              /* pbs=: 0, or a power of two >= block_size */
 	bool readonly;                        /* ro: WP bit, DATA PROTECT on writes */
 	bool thin;                            /* LBPME: UNMAP, WRITE SAME UNMAP */
 	bool removable;                       /* RMB: START STOP UNIT ejects */
 	bool dsync;                           /* sync: O_DSYNC, no write cache */
+	bool direct;                          /* direct: O_DIRECT, no page cache */
+	bool aio_sync;                        /* aio=sync: pread/pwrite, no io_uring */
 	char product[TGT_LU_PRODUCT_MAX + 1]; /* "" means TGT_LU_PRODUCT */
 	char serial[TGT_LU_SERIAL_MAX + 1];   /* "" means derived from name+LUN */
 };
@@ -55,7 +58,8 @@ struct tgt_lu_spec {
 /*
  * Parse "TYPE:ARG[,OPT]..." into spec:
  *   ram:SIZE  null:SIZE  file:PATH
- * options: size=SIZE bs=512|4096 ro thin removable sync product=STR serial=STR
+ * options: size=SIZE bs=512|4096 pbs=SIZE ro thin removable sync direct aio=uring|sync
+ * product=STR serial=STR
  * SIZE is a decimal number with an optional K, M, G or T suffix (powers of
  * 1024). Returns 0, or -EINVAL with a one-line reason in err.
  */

@@ -5,10 +5,13 @@ target_libxtscsi_la_SOURCES = \
 	target/scsi.h target/scsi.c target/spc.c target/sbc.c target/pr.c target/xcopy.c \
 	target/lu.h target/lu.c \
 	target/bs.h target/bs_ram.c target/bs_file.c target/bs_null.c
-target_libxtscsi_la_LIBADD = lib/libxcore.la -lpthread
+target_libxtscsi_la_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS)
+# bs_file.c reaps its io_uring from transport pollers (xt_poller_add):
+# whoever links this library links transport/libxt.la too.
+target_libxtscsi_la_LIBADD = lib/libxcore.la $(URING_LIBS) -lpthread
 
 if ENABLE_TESTS
-XI_SCSI_TEST_LDADD = target/libxtscsi.la lib/libxcore.la $(CMOCKA_LIBS) -lpthread
+XI_SCSI_TEST_LDADD = target/libxtscsi.la transport/libxt.la lib/libxcore.la $(CMOCKA_LIBS) -lpthread
 check_PROGRAMS += tests/unit/test_scsi_spc tests/unit/test_scsi_sbc tests/unit/test_scsi_lu \
 	tests/unit/test_scsi_pr tests/unit/test_scsi_xcopy
 TESTS += tests/unit/test_scsi_spc tests/unit/test_scsi_sbc tests/unit/test_scsi_lu \

@@ -473,7 +473,10 @@ int xt_group_poll(struct xt_group *g, int budget, int timeout_ms)
 	cur_group = g;
 	g->stats.polls++;
 	g->now_ms = xt_now_ms();
-	n = run_timers(g) + run_posts(g) + run_pollers(g);
+	/* In this order: a poller submits what timers and posts queued. */
+	n = run_timers(g);
+	n += run_posts(g);
+	n += run_pollers(g);
 	if (n > 0 || g->dead || atomic_load(&g->post_pending)) {
 		timeout_ms = 0;
 	} else if (timeout_ms != 0) {
@@ -485,7 +488,9 @@ int xt_group_poll(struct xt_group *g, int budget, int timeout_ms)
 	if (r >= 0) {
 		n += r;
 		g->now_ms = xt_now_ms();
-		n += run_timers(g) + run_posts(g) + run_pollers(g);
+		n += run_timers(g);
+		n += run_posts(g);
+		n += run_pollers(g);
 	}
 	group_reap(g);
 	return r < 0 ? r : n;
