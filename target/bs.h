@@ -80,6 +80,13 @@ struct bs_ops {
 	int (*lba_status)(struct tgt_bs *bs, uint64_t off, bool *mapped, uint64_t *run);
 	/* Optional asynchronous READ/WRITE/FLUSH: 0 means io->done will run. */
 	int (*submit)(struct tgt_bs *bs, struct bs_io *io);
+	/*
+	 * Optional: grow the store to size bytes (bs->size updated). The
+	 * caller (tgt_lu_resize) guarantees that no read, write, unmap or
+	 * lba_status runs meanwhile. NULL: the LU sets bs->size itself (null
+	 * store; file stores are grown through their path).
+	 */
+	int (*resize)(struct tgt_bs *bs, uint64_t size);
 };
 
 struct tgt_bs {

@@ -188,6 +188,37 @@ static int ram_lba_status(struct tgt_bs *bs, uint64_t off, bool *mapped, uint64_
 	return 0;
 }
 
+/* Grow with no I/O running (bs.h): mremap may move the mapping, and the
+ * bitmap is reallocated. The new tail is untouched memory: zeros. */
+static int ram_resize(struct tgt_bs *bs, uint64_t size)
+{
+	struct bs_ram *r = bs->priv;
+	size_t ng, words_old, words_new;
+	_Atomic uint64_t *w;
+	void *mem;
+
+	if (size < bs->size || size > (uint64_t)SIZE_MAX / 2)
+		return -EINVAL;
+	ng = (size_t)((size + RAM_GRANULE - 1) >> RAM_GRANULE_SHIFT);
+	words_old = (r->ngranules + 63) / 64;
+	words_new = (ng + 63) / 64;
+	if (words_new > words_old) {
+		w = realloc(r->written, words_new * sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		memset(w + words_old, 0, (words_new - words_old) * sizeof(*w));
+		r->written = w;
+	}
+	mem = mremap(r->mem, r->map_len, (size_t)size, MREMAP_MAYMOVE);
+	if (mem == MAP_FAILED)
+		return -errno;
+	r->mem = mem;
+	r->map_len = (size_t)size;
+	r->ngranules = ng;
+	bs->size = size;
+	return 0;
+}
+
 const struct bs_ops bs_ram_ops = {
         .name = "ram",
         .open = ram_open,
@@ -197,4 +228,5 @@ const struct bs_ops bs_ram_ops = {
         .flush = ram_flush,
         .unmap = ram_unmap,
         .lba_status = ram_lba_status,
+        .resize = ram_resize,
 };

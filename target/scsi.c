@@ -500,6 +500,11 @@ static bool task_precheck(struct tgt_lu *lu, struct scsi_task *t, const struct s
 		scsi_task_sanitizing(t);
 		return false;
 	}
+	/* Offline by the administrator (target/lu.h): SPC-5 4.5.2.3. */
+	if (atomic_load_explicit(&lu->offline, memory_order_acquire) && !(c->flags & SCSI_F_NO_LU)) {
+		scsi_task_check(t, SK_NOT_READY, ASC_LU_NOT_READY_MANUAL_INTERVENTION);
+		return false;
+	}
 	/* SBC-4 4.11.3: after a failed sanitize only SANITIZE reaches the medium. */
 	if ((c->flags & SCSI_F_MEDIUM) && t->cdb[0] != SANITIZE &&
 	    atomic_load_explicit(&lu->sanitize_failed, memory_order_acquire)) {
