@@ -1,11 +1,14 @@
 /* Logical units: LUN spec parsing, profile, and per-LU SCSI state. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/scsi.h"
 #include "target/lu.h"
@@ -625,4 +628,72 @@ void tgt_lu_nexus_gone(struct tgt_lu *lu, uint64_t nexus)
 		if (lu->xcopy_held[i].nexus == key)
 			lu->xcopy_held[i].nexus = 0;
 	pthread_mutex_unlock(&lu->lock);
+}
+
+int tgt_lu_resize_prepare(struct tgt_lu *lu, const struct tgt_lu_spec *spec, uint64_t new_size,
+                          char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	(void)lu;
+	if (spec->type != TGT_BS_FILE)
+		return 0;
+	fd = open(spec->path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		set_err(err, errlen, "cannot open %s: %s", spec->path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		set_err(err, errlen, "%s: %s", spec->path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		/* A block device's size is the device's: resize it, not us. */
+		rc = -ENOTSUP;
+		set_err(err, errlen, "%s is not a regular file: block devices are not resized",
+		        spec->path);
+	} else if ((uint64_t)st.st_size < new_size && ftruncate(fd, (off_t)new_size)) {
+		/* Grown sparse, as at open: the new blocks read as zeros. */
+		rc = -errno;
+		set_err(err, errlen, "cannot grow %s: %s", spec->path, strerror(errno));
+	}
+	close(fd);
+	return rc;
+}
+
+int tgt_lu_resize(struct tgt_lu *lu, const struct tgt_lu_spec *spec, uint64_t new_size, char *err,
+                  size_t errlen)
+{
+	uint64_t old = lu->nblocks << lu->block_shift;
+	int rc = 0;
+
+	if (new_size % lu->block_size || new_size < old) {
+		set_err(err, errlen, "new size must be a multiple of %u bytes, not below %llu",
+		        lu->block_size, (unsigned long long)old);
+		return -EINVAL;
+	}
+	if (atomic_load(&lu->sanitizing)) {
+		set_err(err, errlen, "a SANITIZE is running on this LUN");
+		return -EBUSY;
+	}
+	if (new_size == old)
+		return 0;
+	if (lu->bs.ops->resize) {
+		rc = lu->bs.ops->resize(&lu->bs, new_size);
+		if (rc) {
+			set_err(err, errlen, "%s store: %s", lu->bs.ops->name, strerror(-rc));
+			return rc;
+		}
+	} else if (spec->type == TGT_BS_FILE || spec->type == TGT_BS_NULL) {
+		lu->bs.size = new_size;
+	} else {
+		set_err(err, errlen, "%s store cannot change its size", lu->bs.ops->name);
+		return -ENOTSUP;
+	}
+	/* The store is grown before the LBA range that reaches it. */
+	__atomic_store_n(&lu->nblocks, new_size >> lu->block_shift, __ATOMIC_RELEASE);
+	/* SBC-4 4.6 / SPC-5 table 30: CAPACITY DATA HAS CHANGED, once per nexus. */
+	tgt_lu_ua_raise(lu, TGT_UA_CAPACITY_CHANGED, UINT64_MAX);
+	return 0;
 }

@@ -150,6 +150,11 @@ struct tgt_lu {
 	/* Control mode page SWP: software write protect, set by MODE SELECT. */
 	_Atomic bool swp;
 	_Atomic bool medium_present;
+	/* Taken offline by the administrator (xtgtadm lun offline): every
+	 * command but INQUIRY, REPORT LUNS and REQUEST SENSE gets NOT READY,
+	 * LOGICAL UNIT NOT READY, MANUAL INTERVENTION REQUIRED (SPC-5 4.5.2.3,
+	 * ASC/ASCQ 04h/03h). */
+	_Atomic bool offline;
 	/* PREVENT ALLOW MEDIUM REMOVAL count of nexuses preventing. */
 	unsigned prevent;
 	/* SPC-2 RESERVE(6/10): holder nexus + 1, 0 when none. */
@@ -240,6 +245,26 @@ void tgt_lu_set_prevent(struct tgt_lu *lu, uint64_t nexus, bool prevent);
  */
 struct tgt_lu *tgt_lu_get_by_naa(const char *target_name, const uint8_t naa[8]);
 void tgt_lu_put(struct tgt_lu *lu);
+
+/*
+ * Change the capacity to new_size bytes (a multiple of the block size, not
+ * below the current size: see man/xtgtadm.8, lun resize) and raise CAPACITY
+ * DATA HAS CHANGED for every nexus. spec is the LUN's parsed spec (a file
+ * store is grown through its path). The caller keeps every thread that
+ * could touch the store out while this runs (target/admin.c parks the
+ * reactor threads; no SANITIZE may run). Returns 0 or -errno with a reason
+ * in err.
+ */
+int tgt_lu_resize(struct tgt_lu *lu, const struct tgt_lu_spec *spec, uint64_t new_size, char *err,
+                  size_t errlen);
+
+/*
+ * The part of a resize that may run with I/O going on, before the threads
+ * are parked: a file store's file is grown (ftruncate up; a block device
+ * is refused). Returns 0 or -errno with a reason in err.
+ */
+int tgt_lu_resize_prepare(struct tgt_lu *lu, const struct tgt_lu_spec *spec, uint64_t new_size,
+                          char *err, size_t errlen);
 
 /* Raise ua for one nexus only (a preempted registrant). */
 void tgt_lu_ua_raise_one(struct tgt_lu *lu, enum tgt_ua ua, uint64_t nexus);
