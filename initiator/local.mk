@@ -22,9 +22,14 @@ EXTRA_DIST += initiator/libxiscsi.sym
 xiscsiincludedir = $(includedir)/xiscsi
 xiscsiinclude_HEADERS = include/xiscsi/xiscsi.h
 
+# NBD exports of LUNs (nbd.h): `xiscsi-io URL nbd` and xiscsid serve them.
+# Built on the public API only, so it links against libxiscsi like any user.
+noinst_LTLIBRARIES += initiator/libxinbd.la
+initiator_libxinbd_la_SOURCES = initiator/nbd.c initiator/nbd.h
+
 bin_PROGRAMS += initiator/xiscsi-io
 initiator_xiscsi_io_SOURCES = initiator/xiscsi-io.c initiator/cli.c initiator/cli.h
-initiator_xiscsi_io_LDADD = initiator/libxiscsi.la -lm
+initiator_xiscsi_io_LDADD = initiator/libxinbd.la initiator/libxiscsi.la -lm
 
 
 sbin_PROGRAMS += initiator/xiscsiadm

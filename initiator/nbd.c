@@ -1,0 +1,2052 @@
+/*
+ * NBD server for one LUN of a libxiscsi session (see nbd.h).
+ *
+ * Wire protocol: the NBD protocol's fixed newstyle handshake and its
+ * transmission phase (NetworkBlockDevice/nbd doc/proto.md), with
+ * structured replies when the client asks for them. Everything the client
+ * sends is checked against the state it is in and against the limits
+ * below before it is used.
+ *
+ * Requests are not split at a granularity finer than the LUN's logical
+ * block: offset and length of READ, WRITE, TRIM and WRITE_ZEROES must be
+ * multiples of it, and NBD_INFO_BLOCK_SIZE advertises it as the minimum
+ * block size (qemu, libnbd and the kernel honour that). A misaligned
+ * request fails with EINVAL; no read-modify-write is done, so two
+ * clients can never race on a shared block behind each other's back.
+ *
+ * Object lifetime: the caller's epoll loop may hold events for a
+ * descriptor we have just closed, in the batch it is dispatching. So a
+ * client (and in the end the export) is never freed where it dies: it
+ * goes on a list that an eventfd "reaper" frees two epoll rounds later,
+ * when no batch can still point at it.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "initiator/nbd.h"
+
+/* ------------------------------------------------------ protocol values */
+
+#define NBD_MAGIC_INIT     0x4e42444d41474943ull /* "NBDMAGIC" */
+#define NBD_MAGIC_OPT      0x49484156454f5054ull /* "IHAVEOPT" */
+#define NBD_MAGIC_REP      0x0003e889045565a9ull
+#define NBD_MAGIC_REQUEST  0x25609513u
+#define NBD_MAGIC_SIMPLE   0x67446698u
+#define NBD_MAGIC_STRUCTED 0x668e33efu
+
+/* Handshake flags (server) and client flags. */
+#define NBD_FLAG_FIXED_NEWSTYLE   (1u << 0)
+#define NBD_FLAG_NO_ZEROES        (1u << 1)
+#define NBD_FLAG_C_FIXED_NEWSTYLE (1u << 0)
+#define NBD_FLAG_C_NO_ZEROES      (1u << 1)
+
+/* Transmission flags. */
+#define NBD_FLAG_HAS_FLAGS         (1u << 0)
+#define NBD_FLAG_READ_ONLY         (1u << 1)
+#define NBD_FLAG_SEND_FLUSH        (1u << 2)
+#define NBD_FLAG_SEND_FUA          (1u << 3)
+#define NBD_FLAG_SEND_TRIM         (1u << 5)
+#define NBD_FLAG_SEND_WRITE_ZEROES (1u << 6)
+#define NBD_FLAG_SEND_DF           (1u << 7)
+#define NBD_FLAG_CAN_MULTI_CONN    (1u << 8)
+
+enum nbd_opt {
+	NBD_OPT_EXPORT_NAME = 1,
+	NBD_OPT_ABORT = 2,
+	NBD_OPT_LIST = 3,
+	NBD_OPT_INFO = 6,
+	NBD_OPT_GO = 7,
+	NBD_OPT_STRUCTURED_REPLY = 8,
+};
+
+#define NBD_REP_ACK          1u
+#define NBD_REP_SERVER       2u
+#define NBD_REP_INFO         3u
+#define NBD_REP_ERR_UNSUP    (0x80000000u + 1)
+#define NBD_REP_ERR_POLICY   (0x80000000u + 2)
+#define NBD_REP_ERR_INVALID  (0x80000000u + 3)
+#define NBD_REP_ERR_UNKNOWN  (0x80000000u + 6)
+#define NBD_REP_ERR_SHUTDOWN (0x80000000u + 7)
+#define NBD_REP_ERR_TOO_BIG  (0x80000000u + 9)
+
+#define NBD_INFO_EXPORT     0
+#define NBD_INFO_BLOCK_SIZE 3
+
+enum nbd_cmd {
+	NBD_CMD_READ = 0,
+	NBD_CMD_WRITE = 1,
+	NBD_CMD_DISC = 2,
+	NBD_CMD_FLUSH = 3,
+	NBD_CMD_TRIM = 4,
+	NBD_CMD_WRITE_ZEROES = 6,
+};
+
+#define NBD_CMD_FLAG_FUA     (1u << 0)
+#define NBD_CMD_FLAG_NO_HOLE (1u << 1)
+#define NBD_CMD_FLAG_DF      (1u << 2)
+
+#define NBD_REPLY_FLAG_DONE        (1u << 0)
+#define NBD_REPLY_TYPE_NONE        0
+#define NBD_REPLY_TYPE_OFFSET_DATA 1
+#define NBD_REPLY_TYPE_ERROR       0x8001
+
+/* NBD error values (proto.md "Error values"), not the host's errno. */
+enum {
+	NBD_EPERM = 1,
+	NBD_EIO = 5,
+	NBD_ENOMEM = 12,
+	NBD_EINVAL = 22,
+	NBD_ENOSPC = 28,
+	NBD_EOVERFLOW = 75,
+	NBD_ENOTSUP = 95,
+	NBD_ESHUTDOWN = 108,
+};
+
+/* SCSI bits we read or build (SPC-5, SBC-4). */
+#define SCSI_CHECK_CONDITION     0x02
+#define SENSE_NOT_READY          0x02
+#define SENSE_ILLEGAL_REQUEST    0x05
+#define SENSE_DATA_PROTECT       0x07
+#define ASC_LBA_OUT_OF_RANGE     0x21
+#define ASC_INVALID_OPCODE       0x20
+#define ASC_INVALID_FIELD_IN_CDB 0x24
+#define ASC_WRITE_PROTECTED      0x27
+#define ASCQ_SPACE_ALLOC_FAILED  0x07
+#define OP_MODE_SENSE_10         0x5a
+#define OP_UNMAP                 0x42
+#define OP_WRITE_SAME_16         0x93
+#define WS_UNMAP                 0x08
+#define VPD_SUPPORTED_PAGES      0x00
+#define VPD_BLOCK_LIMITS         0xb0
+#define VPD_LB_PROVISIONING      0xb2
+
+/* -------------------------------------------------------------- limits */
+
+#define NBD_MAX_REQUEST  (32u << 20) /* largest READ/WRITE payload accepted */
+#define NBD_MAX_OPTION   4096u       /* largest option data (a name is at most 4096 bytes) */
+#define NBD_MAX_NAME     4096u
+#define CLIENT_MAX_REQS  256u         /* requests in flight per client before reading stops */
+#define CLIENT_MAX_BYTES (128u << 20) /* buffer bytes in flight per client */
+#define DEFAULT_MAX_XFER (8u << 20)   /* one SCSI command, when VPD B0 says nothing */
+#define ZERO_BUF         (1u << 20)   /* fallback WRITE_ZEROES: writes of this buffer */
+#define RBUF_SIZE        (64u << 10)
+#define READ_BUDGET      64 /* messages handled per readiness event */
+
+/* ------------------------------------------------------------ objects */
+
+struct nbd_req;
+struct nbd_client;
+
+/* Something queued for sending: a request's reply or an option reply. */
+struct nbd_out {
+	struct nbd_out *next;
+	struct iovec iov[3];
+	int niov;
+	struct nbd_req *req; /* NULL: the out is its own allocation */
+	uint8_t data[];
+};
+
+struct nbd_piece {
+	struct xiscsi_cmd cmd;
+	struct nbd_req *r;
+	uint8_t param[24]; /* UNMAP parameter list: header and one descriptor */
+};
+
+enum req_phase { PH_MAIN, PH_ZERO_WRITES, PH_SYNC };
+
+struct nbd_req {
+	struct nbd_out out; /* the reply; first member */
+	struct nbd_client *c;
+	uint64_t handle, off;
+	uint32_t len;
+	uint16_t type, flags;
+	uint8_t *buf;
+	uint32_t bytes; /* counted in the client's in-flight bytes */
+	unsigned pending;
+	enum req_phase phase;
+	bool unsupported; /* WRITE SAME refused: fall back to writes of zeros */
+	int err;          /* NBD error, 0 when fine */
+	struct nbd_piece *pieces;
+	unsigned npieces;
+	struct nbd_piece one;
+	uint8_t hdr[32];
+	char msg[128];
+};
+
+enum rx_state {
+	RX_CFLAGS,   /* the client's 32-bit flags after our greeting */
+	RX_OPT_HDR,  /* IHAVEOPT, option, length */
+	RX_OPT_DATA, /* option data into optbuf */
+	RX_OPT_WAIT, /* an option waits for the LUN probe; nothing read */
+	RX_REQ_HDR,  /* 28-byte request header */
+	RX_REQ_DATA, /* WRITE payload into the request's buffer */
+	RX_DISCARD,  /* payload or option data we refuse, skipped */
+	RX_STOP,     /* DISC seen, EOF, or abort: read nothing more */
+};
+
+struct nbd_client {
+	struct xi_evh evh; /* first member: epoll data.ptr */
+	struct xi_nbd_export *e;
+	struct nbd_client *next;
+	int fd;
+	uint32_t events;
+	enum rx_state st;
+	bool transmission, structured, no_zeroes, dead, queued_dead;
+	bool reading, flushing, resume;
+	/* rx */
+	uint8_t *rbuf;
+	size_t rpos, rlen;
+	uint8_t hdr[32];
+	uint8_t *dst; /* NULL while discarding */
+	size_t need, got;
+	uint64_t discard;
+	uint32_t opt, optlen;
+	uint8_t *optbuf;
+	bool opt_too_big;
+	struct nbd_req *cur; /* request whose payload is read or discarded */
+	/* tx */
+	struct nbd_out *txh, **txt;
+	size_t txoff;
+	/* in flight */
+	unsigned reqs;
+	uint64_t bytes;
+};
+
+enum probe_state { PROBE_NONE, PROBE_RUNNING, PROBE_DONE, PROBE_FAILED };
+
+struct nbd_listener {
+	struct xi_evh evh;
+	struct xi_nbd_export *e;
+	int fd;
+};
+
+struct xi_nbd_export {
+	struct xiscsi_loop *loop;
+	struct xiscsi_session *s;
+	uint64_t lun;
+	int epfd;
+	char *name, *unix_path, *tcp_addr;
+	bool opt_read_only;
+	unsigned max_clients;
+	struct nbd_listener ls[2];
+	int nls;
+	struct xi_evh reap_evh;
+	int reap_fd;
+
+	/* What the probe learnt of the LUN. */
+	enum probe_state probe;
+	int probe_step;
+	struct xiscsi_cmd pcmd;
+	uint8_t pbuf[256];
+	uint8_t vpd_list[256];
+	uint32_t vpd_count;
+	uint64_t size;
+	uint32_t bsz;
+	uint32_t max_xfer; /* bytes per READ/WRITE command */
+	uint32_t pref_bsz;
+	uint32_t max_unmap; /* blocks per UNMAP descriptor */
+	uint64_t max_ws;    /* blocks per WRITE SAME */
+	bool thin, lbpu, lbpws, wp;
+	bool no_write_same;
+	uint8_t *zeros;
+
+	bool lost, closing;
+	int reap_passes;
+	void (*done)(void *arg);
+	void *done_arg;
+	struct nbd_client *clients, *dead1, *dead2;
+	unsigned nclients;
+	unsigned inflight;
+	uint64_t reads, writes, flushes, trims, zeroes, errors, bytes_read, bytes_written;
+};
+
+/* ----------------------------------------------------------- helpers */
+
+__attribute__((format(printf, 1, 2))) static void nlog(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "xiscsi nbd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	v = htobe16(v);
+	memcpy(p, &v, 2);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+	v = htobe64(v);
+	memcpy(p, &v, 8);
+}
+static uint16_t get16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return be16toh(v);
+}
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return be32toh(v);
+}
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return be64toh(v);
+}
+
+static void reap_arm(struct xi_nbd_export *e)
+{
+	uint64_t one = 1;
+
+	if (write(e->reap_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		nlog("reaper eventfd: %s", strerror(errno));
+}
+
+static void client_update_events(struct nbd_client *c);
+static void client_read(struct nbd_client *c);
+static void client_flush(struct nbd_client *c);
+static void client_kill(struct nbd_client *c, const char *why);
+static void client_maybe_finish(struct nbd_client *c);
+static void probe_start(struct xi_nbd_export *e);
+
+/* ---------------------------------------------------------------- tx */
+
+static void out_release(struct nbd_out *o);
+
+static void client_queue(struct nbd_client *c, struct nbd_out *o)
+{
+	if (c->dead) {
+		out_release(o);
+		return;
+	}
+	o->next = NULL;
+	*c->txt = o;
+	c->txt = &o->next;
+	if (!c->flushing)
+		client_flush(c);
+}
+
+/* An option reply (proto.md "Option reply"), data copied. */
+static int opt_reply(struct nbd_client *c, uint32_t type, const void *data, uint32_t len)
+{
+	struct nbd_out *o = malloc(sizeof(*o) + 20 + len);
+
+	if (!o)
+		return -ENOMEM;
+	memset(o, 0, sizeof(*o));
+	put64(o->data, NBD_MAGIC_REP);
+	put32(o->data + 8, c->opt);
+	put32(o->data + 12, type);
+	put32(o->data + 16, len);
+	if (len)
+		memcpy(o->data + 20, data, len);
+	o->iov[0].iov_base = o->data;
+	o->iov[0].iov_len = 20 + len;
+	o->niov = 1;
+	client_queue(c, o);
+	return 0;
+}
+
+static int opt_error(struct nbd_client *c, uint32_t type, const char *msg)
+{
+	return opt_reply(c, type, msg, (uint32_t)strlen(msg));
+}
+
+static int raw_send(struct nbd_client *c, const void *data, size_t len)
+{
+	struct nbd_out *o = malloc(sizeof(*o) + len);
+
+	if (!o)
+		return -ENOMEM;
+	memset(o, 0, sizeof(*o));
+	memcpy(o->data, data, len);
+	o->iov[0].iov_base = o->data;
+	o->iov[0].iov_len = len;
+	o->niov = 1;
+	client_queue(c, o);
+	return 0;
+}
+
+static void client_flush(struct nbd_client *c)
+{
+	if (c->flushing)
+		return; /* a release below queued more: the loop sends it */
+	c->flushing = true;
+	while (c->txh && !c->dead) {
+		struct iovec iov[64];
+		struct msghdr mh;
+		int n = 0;
+		size_t skip = c->txoff;
+		ssize_t w;
+
+		for (struct nbd_out *o = c->txh; o && n < 62; o = o->next) {
+			for (int i = 0; i < o->niov; i++) {
+				if (skip >= o->iov[i].iov_len) {
+					skip -= o->iov[i].iov_len;
+					continue;
+				}
+				iov[n].iov_base = (uint8_t *)o->iov[i].iov_base + skip;
+				iov[n].iov_len = o->iov[i].iov_len - skip;
+				skip = 0;
+				n++;
+			}
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)n;
+		w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			client_kill(c, strerror(errno));
+			return;
+		}
+		c->txoff += (size_t)w;
+		while (c->txh) {
+			struct nbd_out *o = c->txh;
+			size_t tot = 0;
+
+			for (int i = 0; i < o->niov; i++)
+				tot += o->iov[i].iov_len;
+			if (c->txoff < tot)
+				break;
+			c->txoff -= tot;
+			c->txh = o->next;
+			if (!c->txh)
+				c->txt = &c->txh;
+			out_release(o);
+		}
+	}
+	c->flushing = false;
+	if (!c->dead && c->resume) {
+		c->resume = false;
+		client_read(c); /* a request slot opened: take what waits in the buffer */
+	}
+	if (!c->dead) {
+		client_update_events(c);
+		client_maybe_finish(c);
+	}
+}
+
+/* ----------------------------------------------------------- requests */
+
+static void req_free(struct nbd_req *r)
+{
+	struct nbd_client *c = r->c;
+
+	c->reqs--;
+	c->bytes -= r->bytes;
+	c->e->inflight--;
+	if (r->pieces != &r->one)
+		free(r->pieces);
+	free(r->buf);
+	free(r);
+}
+
+static void out_release(struct nbd_out *o)
+{
+	if (o->req) {
+		struct nbd_client *c = o->req->c;
+
+		req_free(o->req);
+		if (c->dead)
+			client_maybe_finish(c);
+		else
+			c->resume = true;
+		return;
+	}
+	free(o);
+}
+
+static const char *nbd_errname(int err)
+{
+	switch (err) {
+	case NBD_EPERM:
+		return "EPERM";
+	case NBD_EIO:
+		return "EIO";
+	case NBD_ENOMEM:
+		return "ENOMEM";
+	case NBD_EINVAL:
+		return "EINVAL";
+	case NBD_ENOSPC:
+		return "ENOSPC";
+	case NBD_EOVERFLOW:
+		return "EOVERFLOW";
+	case NBD_ENOTSUP:
+		return "ENOTSUP";
+	case NBD_ESHUTDOWN:
+		return "ESHUTDOWN";
+	}
+	return "error";
+}
+
+/* Queue the reply for r: simple or structured (proto.md "Transmission"). */
+static void req_reply(struct nbd_req *r)
+{
+	struct nbd_client *c = r->c;
+	struct nbd_out *o = &r->out;
+
+	if (r->err)
+		c->e->errors++;
+	if (c->dead) {
+		req_free(r);
+		client_maybe_finish(c);
+		return;
+	}
+	memset(o, 0, sizeof(*o));
+	o->req = r;
+	o->iov[0].iov_base = r->hdr;
+	o->niov = 1;
+	if (!c->structured) {
+		put32(r->hdr, NBD_MAGIC_SIMPLE);
+		put32(r->hdr + 4, (uint32_t)r->err);
+		put64(r->hdr + 8, r->handle);
+		o->iov[0].iov_len = 16;
+		if (r->type == NBD_CMD_READ && !r->err) {
+			o->iov[1].iov_base = r->buf;
+			o->iov[1].iov_len = r->len;
+			o->niov = 2;
+		}
+	} else {
+		put32(r->hdr, NBD_MAGIC_STRUCTED);
+		put16(r->hdr + 4, NBD_REPLY_FLAG_DONE);
+		put64(r->hdr + 8, r->handle);
+		if (r->err) {
+			size_t ml = strlen(r->msg);
+
+			if (!ml) {
+				snprintf(r->msg, sizeof(r->msg), "%s", nbd_errname(r->err));
+				ml = strlen(r->msg);
+			}
+			put16(r->hdr + 6, NBD_REPLY_TYPE_ERROR);
+			put32(r->hdr + 16, (uint32_t)(6 + ml));
+			put32(r->hdr + 20, (uint32_t)r->err);
+			put16(r->hdr + 24, (uint16_t)ml);
+			o->iov[0].iov_len = 26;
+			o->iov[1].iov_base = r->msg;
+			o->iov[1].iov_len = ml;
+			o->niov = 2;
+		} else if (r->type == NBD_CMD_READ) {
+			put16(r->hdr + 6, NBD_REPLY_TYPE_OFFSET_DATA);
+			put32(r->hdr + 16, 8 + r->len);
+			put64(r->hdr + 20, r->off);
+			o->iov[0].iov_len = 28;
+			o->iov[1].iov_base = r->buf;
+			o->iov[1].iov_len = r->len;
+			o->niov = 2;
+		} else {
+			put16(r->hdr + 6, NBD_REPLY_TYPE_NONE);
+			put32(r->hdr + 16, 0);
+			o->iov[0].iov_len = 20;
+		}
+	}
+	client_queue(c, o);
+}
+
+static void req_fail(struct nbd_req *r, int err, const char *msg)
+{
+	if (!r->err) {
+		r->err = err;
+		snprintf(r->msg, sizeof(r->msg), "%s", msg ? msg : "");
+	}
+}
+
+/* SCSI outcome to an NBD error (SPC-5 4.4 sense keys, SBC-4 additional sense). */
+static int scsi_to_nbd(const struct nbd_req *r, const struct xiscsi_cmd *cmd)
+{
+	const struct xiscsi_sense *s = &cmd->sense;
+
+	if (cmd->result)
+		return NBD_EIO;
+	if (cmd->status != SCSI_CHECK_CONDITION || !s->response_code)
+		return NBD_EIO;
+	if (s->key == SENSE_DATA_PROTECT) {
+		if (s->asc == ASC_WRITE_PROTECTED && s->ascq == ASCQ_SPACE_ALLOC_FAILED)
+			return NBD_ENOSPC;
+		return NBD_EPERM;
+	}
+	if (s->key == SENSE_ILLEGAL_REQUEST) {
+		if (s->asc == ASC_LBA_OUT_OF_RANGE)
+			return r->type == NBD_CMD_READ ? NBD_EINVAL : NBD_ENOSPC;
+		if (s->asc == ASC_INVALID_OPCODE || s->asc == ASC_INVALID_FIELD_IN_CDB)
+			return NBD_ENOTSUP;
+		return NBD_EINVAL;
+	}
+	return NBD_EIO;
+}
+
+static void req_phase_done(struct nbd_req *r);
+
+static void piece_done(struct xiscsi_cmd *cmd)
+{
+	struct nbd_piece *p = cmd->priv;
+	struct nbd_req *r = p->r;
+
+	if (!xiscsi_cmd_ok(cmd)) {
+		int err = scsi_to_nbd(r, cmd);
+		char buf[128];
+
+		if (r->phase == PH_MAIN && r->type == NBD_CMD_WRITE_ZEROES && !cmd->result &&
+		    err == NBD_ENOTSUP) {
+			r->unsupported = true;
+		} else {
+			xiscsi_cmd_strerror(cmd, buf, sizeof(buf));
+			req_fail(r, err, buf);
+		}
+	}
+	if (--r->pending)
+		return;
+	req_phase_done(r);
+}
+
+static int req_pieces(struct nbd_req *r, unsigned n)
+{
+	if (r->pieces && r->pieces != &r->one)
+		free(r->pieces);
+	if (n == 1) {
+		r->pieces = &r->one;
+	} else {
+		r->pieces = calloc(n, sizeof(*r->pieces));
+		if (!r->pieces) {
+			r->pieces = NULL;
+			return -ENOMEM;
+		}
+	}
+	memset(r->pieces, 0, sizeof(*r->pieces) * n);
+	r->npieces = n;
+	for (unsigned i = 0; i < n; i++)
+		r->pieces[i].r = r;
+	return 0;
+}
+
+/* Submit every piece prepared; a refused submit fails the request. */
+static void req_submit(struct nbd_req *r)
+{
+	struct xi_nbd_export *e = r->c->e;
+
+	r->pending = 1; /* held until every piece is submitted */
+	for (unsigned i = 0; i < r->npieces; i++) {
+		struct xiscsi_cmd *cmd = &r->pieces[i].cmd;
+		int err;
+
+		cmd->lun = e->lun;
+		cmd->cb = piece_done;
+		cmd->priv = &r->pieces[i];
+		err = xiscsi_submit(e->s, cmd);
+		if (err) {
+			req_fail(r, NBD_EIO, "iSCSI session is not usable");
+			break;
+		}
+		r->pending++;
+	}
+	if (--r->pending == 0)
+		req_phase_done(r);
+}
+
+static unsigned div_up(uint64_t a, uint64_t b)
+{
+	return (unsigned)((a + b - 1) / b);
+}
+
+/* READ or WRITE split at the LUN's maximum transfer length. */
+static int req_rw(struct nbd_req *r, bool write)
+{
+	struct xi_nbd_export *e = r->c->e;
+	uint32_t bsz = e->bsz, chunk = e->max_xfer;
+	unsigned n = div_up(r->len, chunk);
+
+	if (req_pieces(r, n))
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t off = (uint64_t)i * chunk;
+		uint32_t len = r->len - off < chunk ? (uint32_t)(r->len - off) : chunk;
+		struct xiscsi_cmd *cmd = &r->pieces[i].cmd;
+		uint64_t lba = (r->off + off) / bsz;
+		bool fua = write && (r->flags & NBD_CMD_FLAG_FUA);
+
+		if (write)
+			xiscsi_cdb_write16(cmd, lba, len / bsz, fua);
+		else
+			xiscsi_cdb_read16(cmd, lba, len / bsz, false);
+		xiscsi_cmd_set_buf(cmd, r->buf + off, len);
+	}
+	return 0;
+}
+
+/* SBC-4 5.30 UNMAP, one block descriptor per command. */
+static int req_unmap(struct nbd_req *r)
+{
+	struct xi_nbd_export *e = r->c->e;
+	uint64_t lba = r->off / e->bsz, blocks = r->len / e->bsz;
+	unsigned n = div_up(blocks, e->max_unmap);
+
+	if (req_pieces(r, n))
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		struct nbd_piece *p = &r->pieces[i];
+		uint64_t nb = blocks < e->max_unmap ? blocks : e->max_unmap;
+
+		memset(p->cmd.cdb, 0, sizeof(p->cmd.cdb));
+		p->cmd.cdb[0] = OP_UNMAP;
+		put16(p->cmd.cdb + 7, sizeof(p->param));
+		p->cmd.cdb_len = 10;
+		p->cmd.dir = XISCSI_DIR_WRITE;
+		put16(p->param, sizeof(p->param) - 2);
+		put16(p->param + 2, 16);
+		put64(p->param + 8, lba);
+		put32(p->param + 16, (uint32_t)nb);
+		xiscsi_cmd_set_buf(&p->cmd, p->param, sizeof(p->param));
+		lba += nb;
+		blocks -= nb;
+	}
+	return 0;
+}
+
+/* SBC-4 5.48 WRITE SAME(16) of one zero block, deallocating where allowed. */
+static int req_write_same(struct nbd_req *r)
+{
+	struct xi_nbd_export *e = r->c->e;
+	uint64_t lba = r->off / e->bsz, blocks = r->len / e->bsz;
+	unsigned n = div_up(blocks, e->max_ws);
+	bool unmap = !(r->flags & NBD_CMD_FLAG_NO_HOLE) && e->thin && e->lbpws;
+
+	if (req_pieces(r, n))
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		struct xiscsi_cmd *cmd = &r->pieces[i].cmd;
+		uint64_t nb = blocks < e->max_ws ? blocks : e->max_ws;
+
+		memset(cmd->cdb, 0, sizeof(cmd->cdb));
+		cmd->cdb[0] = OP_WRITE_SAME_16;
+		cmd->cdb[1] = unmap ? WS_UNMAP : 0;
+		put64(cmd->cdb + 2, lba);
+		put32(cmd->cdb + 10, (uint32_t)nb);
+		cmd->cdb_len = 16;
+		cmd->dir = XISCSI_DIR_WRITE;
+		xiscsi_cmd_set_buf(cmd, e->zeros, e->bsz);
+		lba += nb;
+		blocks -= nb;
+	}
+	return 0;
+}
+
+/* WRITE_ZEROES without WRITE SAME: WRITE(16)s of a zero buffer. */
+static int req_zero_writes(struct nbd_req *r)
+{
+	struct xi_nbd_export *e = r->c->e;
+	uint32_t chunk = e->max_xfer < ZERO_BUF ? e->max_xfer : ZERO_BUF;
+	uint64_t lba = r->off / e->bsz;
+	uint32_t left = r->len;
+	unsigned n = div_up(r->len, chunk);
+
+	if (req_pieces(r, n))
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		struct xiscsi_cmd *cmd = &r->pieces[i].cmd;
+		uint32_t len = left < chunk ? left : chunk;
+
+		xiscsi_cdb_write16(cmd, lba, len / e->bsz, false);
+		xiscsi_cmd_set_buf(cmd, e->zeros, len);
+		lba += len / e->bsz;
+		left -= len;
+	}
+	return 0;
+}
+
+static int req_sync(struct nbd_req *r)
+{
+	if (req_pieces(r, 1))
+		return -ENOMEM;
+	xiscsi_cdb_sync_cache16(&r->pieces[0].cmd, 0, 0);
+	return 0;
+}
+
+static void req_phase_done(struct nbd_req *r)
+{
+	struct xi_nbd_export *e = r->c->e;
+	bool fua = r->flags & NBD_CMD_FLAG_FUA;
+	int err = 0;
+
+	if (e->lost && !r->err && r->phase == PH_MAIN && (r->unsupported || fua))
+		req_fail(r, NBD_EIO, "iSCSI session lost");
+	if (r->phase == PH_MAIN && r->unsupported && !r->err) {
+		if (!e->no_write_same)
+			nlog("LUN %" PRIu64 ": WRITE SAME refused; WRITE_ZEROES writes zeros",
+			     e->lun);
+		e->no_write_same = true;
+		r->unsupported = false;
+		r->phase = PH_ZERO_WRITES;
+		err = req_zero_writes(r);
+		goto next;
+	}
+	if (!r->err && fua && r->phase != PH_SYNC &&
+	    (r->type == NBD_CMD_WRITE_ZEROES || r->type == NBD_CMD_TRIM)) {
+		/* WRITE SAME and UNMAP have no FUA bit: make it durable by a cache flush. */
+		r->phase = PH_SYNC;
+		err = req_sync(r);
+		goto next;
+	}
+	req_reply(r);
+	return;
+next:
+	if (err) {
+		req_fail(r, NBD_ENOMEM, "out of memory");
+		req_reply(r);
+		return;
+	}
+	req_submit(r);
+}
+
+/* The NBD error for a request as received, before anything is submitted. */
+static int req_check(const struct nbd_client *c, const struct nbd_req *r, const char **msg)
+{
+	const struct xi_nbd_export *e = c->e;
+	bool ro = e->opt_read_only || e->wp;
+	bool writes = r->type == NBD_CMD_WRITE || r->type == NBD_CMD_TRIM ||
+	              r->type == NBD_CMD_WRITE_ZEROES;
+
+	if (e->closing) {
+		*msg = "export is shutting down";
+		return NBD_ESHUTDOWN;
+	}
+	if (e->lost) {
+		*msg = "iSCSI session lost";
+		return NBD_EIO;
+	}
+	switch (r->type) {
+	case NBD_CMD_READ:
+	case NBD_CMD_WRITE:
+		if (r->len == 0) {
+			*msg = "zero-length request";
+			return NBD_EINVAL;
+		}
+		if (r->len > NBD_MAX_REQUEST) {
+			*msg = "request larger than the maximum block size (32 MiB)";
+			return r->type == NBD_CMD_READ && (r->flags & NBD_CMD_FLAG_DF)
+			               ? NBD_EOVERFLOW
+			               : NBD_EINVAL;
+		}
+		break;
+	case NBD_CMD_FLUSH:
+		return 0;
+	case NBD_CMD_TRIM:
+		if (!(e->thin && e->lbpu)) {
+			*msg = "the LUN does not support UNMAP";
+			return NBD_EINVAL;
+		}
+		break;
+	case NBD_CMD_WRITE_ZEROES:
+		break;
+	default:
+		*msg = "unknown command";
+		return NBD_EINVAL;
+	}
+	if (writes && ro) {
+		*msg = "export is read-only";
+		return NBD_EPERM;
+	}
+	if (r->off % e->bsz || r->len % e->bsz) {
+		*msg = "offset and length must be multiples of the LUN's block size";
+		return NBD_EINVAL;
+	}
+	if (r->off > e->size || r->len > e->size - r->off) {
+		*msg = "request goes past the end of the export";
+		return r->type == NBD_CMD_READ ? NBD_EINVAL : NBD_ENOSPC;
+	}
+	return 0;
+}
+
+static void req_start(struct nbd_req *r)
+{
+	struct xi_nbd_export *e = r->c->e;
+	int err = 0;
+
+	switch (r->type) {
+	case NBD_CMD_READ:
+		e->reads++;
+		e->bytes_read += r->len;
+		err = req_rw(r, false);
+		break;
+	case NBD_CMD_WRITE:
+		e->writes++;
+		e->bytes_written += r->len;
+		err = req_rw(r, true);
+		break;
+	case NBD_CMD_FLUSH:
+		e->flushes++;
+		err = req_sync(r);
+		break;
+	case NBD_CMD_TRIM:
+		e->trims++;
+		if (r->len == 0) {
+			req_reply(r);
+			return;
+		}
+		err = req_unmap(r);
+		break;
+	case NBD_CMD_WRITE_ZEROES:
+		e->zeroes++;
+		if (r->len == 0) {
+			req_reply(r);
+			return;
+		}
+		if (e->no_write_same) {
+			r->phase = PH_ZERO_WRITES;
+			err = req_zero_writes(r);
+		} else {
+			err = req_write_same(r);
+		}
+		break;
+	}
+	if (err) {
+		req_fail(r, NBD_ENOMEM, "out of memory");
+		req_reply(r);
+		return;
+	}
+	req_submit(r);
+}
+
+/* ------------------------------------------------------------------ rx */
+
+static void rx_expect(struct nbd_client *c, enum rx_state st, void *dst, size_t need)
+{
+	c->st = st;
+	c->dst = dst;
+	c->need = need;
+	c->got = 0;
+}
+
+static void rx_discard(struct nbd_client *c, uint64_t n)
+{
+	c->st = RX_DISCARD;
+	c->discard = n;
+	c->dst = NULL;
+	c->need = c->got = 0;
+}
+
+static uint16_t tx_flags(const struct nbd_client *c)
+{
+	const struct xi_nbd_export *e = c->e;
+	uint16_t f = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA |
+	             NBD_FLAG_SEND_WRITE_ZEROES | NBD_FLAG_CAN_MULTI_CONN;
+
+	/* One iSCSI session behind every connection: a flush on one covers all. */
+	if (e->opt_read_only || e->wp)
+		f |= NBD_FLAG_READ_ONLY;
+	if (e->thin && e->lbpu)
+		f |= NBD_FLAG_SEND_TRIM;
+	if (c->structured)
+		f |= NBD_FLAG_SEND_DF; /* a READ always gets exactly one chunk */
+	return f;
+}
+
+static bool name_ok(const struct xi_nbd_export *e, const uint8_t *name, uint32_t len)
+{
+	return !e->name[0] || (strlen(e->name) == len && !memcmp(e->name, name, len));
+}
+
+static void enter_transmission(struct nbd_client *c)
+{
+	c->transmission = true;
+	free(c->optbuf);
+	c->optbuf = NULL;
+	rx_expect(c, RX_REQ_HDR, c->hdr, 28);
+}
+
+static void next_option(struct nbd_client *c)
+{
+	free(c->optbuf);
+	c->optbuf = NULL;
+	rx_expect(c, RX_OPT_HDR, c->hdr, 16);
+}
+
+/* 0: the option is answered; 1: it waits for the LUN probe. */
+static int need_probe(struct nbd_client *c)
+{
+	struct xi_nbd_export *e = c->e;
+
+	if (e->probe == PROBE_DONE)
+		return 0;
+	if (e->probe == PROBE_FAILED && c->st == RX_OPT_WAIT)
+		return 0; /* this option already waited for one probe: answer it */
+	if (e->probe != PROBE_RUNNING)
+		probe_start(e);
+	if (e->probe == PROBE_RUNNING) {
+		c->st = RX_OPT_WAIT;
+		return 1;
+	}
+	return 0;
+}
+
+static void opt_info(struct nbd_client *c)
+{
+	struct xi_nbd_export *e = c->e;
+	const uint8_t *d = c->optbuf;
+	uint32_t len = c->optlen, nl, nreq;
+	uint8_t info[14];
+
+	/* NBD_OPT_INFO/GO data: name length, name, request count, requests. */
+	if (len < 6 || (nl = get32(d)) > len - 6 ||
+	    (nreq = get16(d + 4 + nl), 6 + nl + 2 * nreq != len)) {
+		opt_error(c, NBD_REP_ERR_INVALID, "malformed NBD_OPT_INFO/GO data");
+		next_option(c);
+		return;
+	}
+	if (!name_ok(e, d + 4, nl)) {
+		opt_error(c, NBD_REP_ERR_UNKNOWN, "no export of that name");
+		next_option(c);
+		return;
+	}
+	if (e->closing) {
+		opt_error(c, NBD_REP_ERR_SHUTDOWN, "export is shutting down");
+		next_option(c);
+		return;
+	}
+	if (need_probe(c))
+		return;
+	if (e->probe != PROBE_DONE) {
+		opt_error(c, NBD_REP_ERR_UNKNOWN, "the LUN cannot be read (READ CAPACITY failed)");
+		next_option(c);
+		return;
+	}
+	put16(info, NBD_INFO_EXPORT);
+	put64(info + 2, e->size);
+	put16(info + 10, tx_flags(c));
+	opt_reply(c, NBD_REP_INFO, info, 12);
+	/* Sent whether asked or not: the minimum is the LUN's logical block. */
+	put16(info, NBD_INFO_BLOCK_SIZE);
+	put32(info + 2, e->bsz);
+	put32(info + 6, e->pref_bsz);
+	put32(info + 10, NBD_MAX_REQUEST);
+	opt_reply(c, NBD_REP_INFO, info, 14);
+	opt_reply(c, NBD_REP_ACK, NULL, 0);
+	if (c->opt == NBD_OPT_GO)
+		enter_transmission(c);
+	else
+		next_option(c);
+}
+
+static void opt_export_name(struct nbd_client *c)
+{
+	struct xi_nbd_export *e = c->e;
+	uint8_t buf[10 + 124];
+
+	if (!name_ok(e, c->optbuf, c->optlen)) {
+		client_kill(c, "NBD_OPT_EXPORT_NAME: no export of that name");
+		return;
+	}
+	if (e->closing) {
+		client_kill(c, NULL);
+		return;
+	}
+	if (need_probe(c))
+		return;
+	if (e->probe != PROBE_DONE) {
+		client_kill(c, "the LUN cannot be read (READ CAPACITY failed)");
+		return;
+	}
+	memset(buf, 0, sizeof(buf));
+	put64(buf, e->size);
+	put16(buf + 8, tx_flags(c));
+	raw_send(c, buf, c->no_zeroes ? 10 : sizeof(buf));
+	if (!c->dead)
+		enter_transmission(c);
+}
+
+static void opt_handle(struct nbd_client *c)
+{
+	struct xi_nbd_export *e = c->e;
+
+	if (c->opt_too_big) {
+		c->opt_too_big = false;
+		if (c->opt == NBD_OPT_EXPORT_NAME)
+			client_kill(c, "NBD_OPT_EXPORT_NAME: name too long");
+		else
+			opt_error(c, NBD_REP_ERR_TOO_BIG, "option data too long");
+		if (!c->dead)
+			next_option(c);
+		return;
+	}
+	switch (c->opt) {
+	case NBD_OPT_EXPORT_NAME:
+		opt_export_name(c);
+		return;
+	case NBD_OPT_INFO:
+	case NBD_OPT_GO:
+		opt_info(c);
+		return;
+	case NBD_OPT_ABORT:
+		opt_reply(c, NBD_REP_ACK, NULL, 0);
+		c->st = RX_STOP;
+		return;
+	case NBD_OPT_LIST:
+		if (c->optlen) {
+			opt_error(c, NBD_REP_ERR_INVALID, "NBD_OPT_LIST takes no data");
+		} else {
+			uint32_t nl = (uint32_t)strlen(e->name);
+			uint8_t *b = malloc(4 + nl);
+
+			if (!b) {
+				client_kill(c, "out of memory");
+				return;
+			}
+			put32(b, nl);
+			memcpy(b + 4, e->name, nl);
+			opt_reply(c, NBD_REP_SERVER, b, 4 + nl);
+			free(b);
+			opt_reply(c, NBD_REP_ACK, NULL, 0);
+		}
+		break;
+	case NBD_OPT_STRUCTURED_REPLY:
+		if (c->optlen) {
+			opt_error(c, NBD_REP_ERR_INVALID, "NBD_OPT_STRUCTURED_REPLY takes no data");
+		} else {
+			c->structured = true;
+			opt_reply(c, NBD_REP_ACK, NULL, 0);
+		}
+		break;
+	default:
+		opt_error(c, NBD_REP_ERR_UNSUP, "option not supported");
+		break;
+	}
+	if (!c->dead)
+		next_option(c);
+}
+
+/* A request header has arrived (proto.md "Request message"). */
+static void req_header(struct nbd_client *c)
+{
+	struct xi_nbd_export *e = c->e;
+	struct nbd_req *r;
+	const char *msg = NULL;
+	int err;
+
+	if (get32(c->hdr) != NBD_MAGIC_REQUEST) {
+		client_kill(c, "bad request magic");
+		return;
+	}
+	if (get16(c->hdr + 6) == NBD_CMD_DISC) {
+		c->st = RX_STOP; /* replies still owed go out, then the socket closes */
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		client_kill(c, "out of memory");
+		return;
+	}
+	r->c = c;
+	r->flags = get16(c->hdr + 4);
+	r->type = get16(c->hdr + 6);
+	r->handle = get64(c->hdr + 8);
+	r->off = get64(c->hdr + 16);
+	r->len = get32(c->hdr + 24);
+	c->reqs++;
+	e->inflight++;
+	err = req_check(c, r, &msg);
+	if (!err && (r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE)) {
+		r->buf = malloc(r->len);
+		if (!r->buf) {
+			err = NBD_ENOMEM;
+			msg = "out of memory";
+		} else {
+			r->bytes = r->len;
+			c->bytes += r->len;
+		}
+	}
+	if (err)
+		req_fail(r, err, msg);
+	if (r->type == NBD_CMD_WRITE) {
+		/* The payload follows the header whatever we think of the request. */
+		c->cur = r;
+		if (err)
+			rx_discard(c, r->len);
+		else
+			rx_expect(c, RX_REQ_DATA, r->buf, r->len);
+		return;
+	}
+	if (err)
+		req_reply(r);
+	else
+		req_start(r);
+}
+
+/* The bytes the current state waited for are in. */
+static void rx_step(struct nbd_client *c)
+{
+	switch (c->st) {
+	case RX_CFLAGS: {
+		uint32_t f = get32(c->hdr);
+
+		if (f & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {
+			client_kill(c, "unknown client flags");
+			return;
+		}
+		c->no_zeroes = f & NBD_FLAG_C_NO_ZEROES;
+		next_option(c);
+		return;
+	}
+	case RX_OPT_HDR:
+		if (get64(c->hdr) != NBD_MAGIC_OPT) {
+			client_kill(c, "bad option magic");
+			return;
+		}
+		c->opt = get32(c->hdr + 8);
+		c->optlen = get32(c->hdr + 12);
+		if (c->optlen > NBD_MAX_OPTION) {
+			c->opt_too_big = true;
+			if (c->opt == NBD_OPT_EXPORT_NAME) {
+				opt_handle(c);
+				return;
+			}
+			rx_discard(c, c->optlen);
+			return;
+		}
+		c->optbuf = malloc(c->optlen + 1);
+		if (!c->optbuf) {
+			client_kill(c, "out of memory");
+			return;
+		}
+		rx_expect(c, RX_OPT_DATA, c->optbuf, c->optlen);
+		return;
+	case RX_OPT_DATA:
+		opt_handle(c);
+		return;
+	case RX_REQ_HDR:
+		req_header(c);
+		return;
+	case RX_REQ_DATA: {
+		struct nbd_req *r = c->cur;
+
+		const char *msg = NULL;
+		int err;
+
+		c->cur = NULL;
+		rx_expect(c, RX_REQ_HDR, c->hdr, 28);
+		err = req_check(c, r, &msg); /* the export may be closing by now */
+		if (err)
+			req_fail(r, err, msg);
+		if (r->err)
+			req_reply(r);
+		else
+			req_start(r);
+		return;
+	}
+	case RX_DISCARD:
+		if (c->transmission) {
+			struct nbd_req *r = c->cur;
+
+			c->cur = NULL;
+			rx_expect(c, RX_REQ_HDR, c->hdr, 28);
+			req_reply(r);
+		} else {
+			opt_handle(c);
+		}
+		return;
+	case RX_OPT_WAIT:
+	case RX_STOP:
+		return;
+	}
+}
+
+static bool rx_paused(const struct nbd_client *c)
+{
+	switch (c->st) {
+	case RX_OPT_WAIT:
+	case RX_STOP:
+		return true;
+	case RX_REQ_HDR:
+		return c->reqs >= CLIENT_MAX_REQS || c->bytes >= CLIENT_MAX_BYTES;
+	default:
+		return false;
+	}
+}
+
+static void rx_eof(struct nbd_client *c)
+{
+	if (c->cur) {
+		req_free(c->cur);
+		c->cur = NULL;
+	}
+	c->st = RX_STOP;
+}
+
+/* read() into dst; false when nothing more can be read now. */
+static bool rx_read(struct nbd_client *c, void *dst, size_t len, size_t *got)
+{
+	for (;;) {
+		ssize_t n = read(c->fd, dst, len);
+
+		if (n > 0) {
+			*got = (size_t)n;
+			return true;
+		}
+		if (n == 0) {
+			rx_eof(c);
+			return false;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			client_kill(c, strerror(errno));
+		return false;
+	}
+}
+
+static void client_read(struct nbd_client *c)
+{
+	int reads = 16; /* read() calls per event: other clients get their turn */
+
+	if (c->reading)
+		return; /* a reply sent from inside the loop below: it goes on by itself */
+	c->reading = true;
+	while (!c->dead && !rx_paused(c)) {
+		size_t avail = c->rlen - c->rpos, n;
+
+		if (c->st == RX_DISCARD ? c->discard == 0 : c->got >= c->need) {
+			rx_step(c);
+			continue;
+		}
+		if (avail) {
+			if (c->st == RX_DISCARD) {
+				n = avail < c->discard ? avail : (size_t)c->discard;
+				c->discard -= n;
+			} else {
+				n = avail < c->need - c->got ? avail : c->need - c->got;
+				memcpy(c->dst + c->got, c->rbuf + c->rpos, n);
+				c->got += n;
+			}
+			c->rpos += n;
+			continue;
+		}
+		if (reads-- == 0)
+			break;
+		if (c->st != RX_DISCARD && c->need - c->got >= RBUF_SIZE / 2) {
+			/* Large payloads land in place. */
+			if (!rx_read(c, c->dst + c->got, c->need - c->got, &n))
+				break;
+			c->got += n;
+		} else {
+			if (!rx_read(c, c->rbuf, RBUF_SIZE, &n))
+				break;
+			c->rpos = 0;
+			c->rlen = n;
+		}
+	}
+	c->reading = false;
+	if (!c->dead) {
+		client_update_events(c);
+		client_maybe_finish(c);
+	}
+}
+
+/* ------------------------------------------------------------- clients */
+
+static void client_update_events(struct nbd_client *c)
+{
+	struct epoll_event ev;
+	uint32_t want = (rx_paused(c) ? 0 : EPOLLIN) | (c->txh ? EPOLLOUT : 0);
+
+	if (c->dead || want == c->events)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = &c->evh;
+	if (epoll_ctl(c->e->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->events = want;
+	else
+		client_kill(c, strerror(errno));
+}
+
+static void client_free(struct nbd_client *c)
+{
+	free(c->rbuf);
+	free(c->optbuf);
+	free(c);
+}
+
+/* Dead and idle: to the reaper. Alive and done: close it. */
+static void client_maybe_finish(struct nbd_client *c)
+{
+	struct xi_nbd_export *e = c->e;
+
+	if (c->dead) {
+		if (!c->reqs && !c->queued_dead) {
+			c->queued_dead = true;
+			c->next = e->dead1;
+			e->dead1 = c;
+			reap_arm(e);
+		}
+		return;
+	}
+	if (c->reqs || c->txh)
+		return;
+	if (c->st == RX_STOP || (e->closing && c->transmission))
+		client_kill(c, NULL);
+}
+
+static void client_kill(struct nbd_client *c, const char *why)
+{
+	struct xi_nbd_export *e = c->e;
+
+	if (c->dead)
+		return;
+	if (why)
+		nlog("client %d: %s; closing it", c->fd, why);
+	c->dead = true;
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	for (struct nbd_client **p = &e->clients; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	e->nclients--;
+	while (c->txh) {
+		struct nbd_out *o = c->txh;
+
+		c->txh = o->next;
+		if (o->req)
+			req_free(o->req);
+		else
+			free(o);
+	}
+	c->txt = &c->txh;
+	if (c->cur) {
+		req_free(c->cur);
+		c->cur = NULL;
+	}
+	client_maybe_finish(c);
+}
+
+static void client_fn(struct xi_evh *h, uint32_t events)
+{
+	struct nbd_client *c = (struct nbd_client *)h;
+
+	if (c->dead)
+		return;
+	if (events & EPOLLERR) {
+		client_kill(c, "socket error");
+		return;
+	}
+	if (events & EPOLLOUT)
+		client_flush(c);
+	if (!c->dead && (events & (EPOLLIN | EPOLLHUP)))
+		client_read(c);
+	if (!c->dead && (events & EPOLLHUP) && rx_paused(c))
+		client_kill(c, NULL); /* gone both ways: no reply can reach it */
+}
+
+static void client_new(struct xi_nbd_export *e, int fd)
+{
+	struct nbd_client *c = calloc(1, sizeof(*c));
+	struct epoll_event ev;
+	uint8_t greet[18];
+
+	if (!c || !(c->rbuf = malloc(RBUF_SIZE))) {
+		nlog("out of memory for a client");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->evh.fn = client_fn;
+	c->e = e;
+	c->fd = fd;
+	c->txt = &c->txh;
+	c->events = EPOLLIN;
+	rx_expect(c, RX_CFLAGS, c->hdr, 4);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &c->evh;
+	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		nlog("epoll: %s", strerror(errno));
+		client_free(c);
+		close(fd);
+		return;
+	}
+	c->next = e->clients;
+	e->clients = c;
+	e->nclients++;
+	/* Fixed newstyle greeting (proto.md "Newstyle negotiation"). */
+	put64(greet, NBD_MAGIC_INIT);
+	put64(greet + 8, NBD_MAGIC_OPT);
+	put16(greet + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+	raw_send(c, greet, sizeof(greet));
+}
+
+static void listen_fn(struct xi_evh *h, uint32_t events)
+{
+	struct nbd_listener *l = (struct nbd_listener *)h;
+	struct xi_nbd_export *e = l->e;
+
+	(void)events;
+	for (int i = 0; i < 16 && l->fd >= 0; i++) {
+		int one = 1;
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				nlog("accept: %s", strerror(errno));
+			return;
+		}
+		if (e->closing || e->nclients >= e->max_clients) {
+			nlog("client refused: %s",
+			     e->closing ? "shutting down" : "too many clients");
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		client_new(e, fd);
+	}
+}
+
+/* --------------------------------------------------------------- probe */
+
+static void probe_next(struct xi_nbd_export *e);
+
+static bool vpd_has(const struct xi_nbd_export *e, uint8_t page)
+{
+	for (uint32_t i = 0; i < e->vpd_count; i++)
+		if (e->vpd_list[i] == page)
+			return true;
+	return false;
+}
+
+static void wake_waiters(struct xi_nbd_export *e)
+{
+	struct nbd_client *c = e->clients;
+
+	while (c) {
+		struct nbd_client *next = c->next; /* c may die below */
+
+		if (c->st == RX_OPT_WAIT) {
+			opt_handle(c);
+			if (!c->dead)
+				client_read(c);
+		}
+		c = next;
+	}
+}
+
+static void probe_finish(struct xi_nbd_export *e, bool ok)
+{
+	e->probe = ok ? PROBE_DONE : PROBE_FAILED;
+	if (ok) {
+		nlog("LUN %" PRIu64 ": %" PRIu64 " bytes, block %u, max transfer %u%s%s%s", e->lun,
+		     e->size, e->bsz, e->max_xfer, e->thin && e->lbpu ? ", UNMAP" : "",
+		     e->thin && e->lbpws ? ", WRITE SAME UNMAP" : "",
+		     e->wp ? ", write-protected" : "");
+	}
+	if (e->closing)
+		reap_arm(e);
+	else
+		wake_waiters(e);
+}
+
+static void probe_done(struct xiscsi_cmd *cmd)
+{
+	struct xi_nbd_export *e = cmd->priv;
+	const uint8_t *b = e->pbuf;
+	uint32_t got = cmd->data_len;
+	bool ok = xiscsi_cmd_ok(cmd);
+
+	switch (e->probe_step) {
+	case 0: { /* SBC-4 5.20.2 READ CAPACITY(16) data */
+		uint64_t last;
+		uint32_t bsz;
+		char buf[128];
+
+		if (!ok || got < 32) {
+			nlog("LUN %" PRIu64 ": READ CAPACITY(16): %s", e->lun,
+			     ok ? "short data" : xiscsi_cmd_strerror(cmd, buf, sizeof(buf)));
+			probe_finish(e, false);
+			return;
+		}
+		last = get64(b);
+		bsz = get32(b + 8);
+		if (bsz < 512 || bsz > 65536 || (bsz & (bsz - 1)) || last == UINT64_MAX ||
+		    last + 1 > UINT64_MAX / bsz) {
+			nlog("LUN %" PRIu64 ": READ CAPACITY(16) says block size %u, last LBA "
+			     "%" PRIu64 ": not served",
+			     e->lun, bsz, last);
+			probe_finish(e, false);
+			return;
+		}
+		e->bsz = bsz;
+		e->size = (last + 1) * bsz;
+		e->thin = b[14] & 0x80; /* LBPME */
+		break;
+	}
+	case 1: /* SPC-5 7.7.15 supported VPD pages */
+		e->vpd_count = 0;
+		if (ok && got >= 4) {
+			uint32_t n = get16(b + 2);
+
+			if (n > got - 4)
+				n = got - 4;
+			memcpy(e->vpd_list, b + 4, n);
+			e->vpd_count = n;
+		}
+		break;
+	case 2: /* SBC-4 6.6.4 Block Limits */
+		if (ok && got >= 44) {
+			uint64_t mx = (uint64_t)get32(b + 8) * e->bsz;
+			uint32_t gran = get16(b + 6);
+			uint32_t mu = get32(b + 20);
+			uint64_t mws = get64(b + 36);
+
+			if (mx)
+				e->max_xfer = mx < e->max_xfer ? (uint32_t)mx : e->max_xfer;
+			if (gran && (uint64_t)gran * e->bsz <= NBD_MAX_REQUEST &&
+			    gran * e->bsz > e->pref_bsz)
+				e->pref_bsz = gran * e->bsz;
+			if (mu && mu != UINT32_MAX)
+				e->max_unmap = mu;
+			if (mws && mws < e->max_ws)
+				e->max_ws = mws;
+		}
+		break;
+	case 3: /* SBC-4 6.6.6 Logical Block Provisioning */
+		if (ok && got >= 6) {
+			e->lbpu = b[5] & 0x80;
+			e->lbpws = b[5] & 0x40;
+		}
+		break;
+	case 4: /* SPC-5 7.5.6 mode parameter header(10): WP in the device-specific byte */
+		if (ok && got >= 4)
+			e->wp = b[3] & 0x80;
+		break;
+	}
+	e->probe_step++;
+	probe_next(e);
+}
+
+static void probe_next(struct xi_nbd_export *e)
+{
+	struct xiscsi_cmd *cmd = &e->pcmd;
+	uint32_t alloc = 0;
+
+	for (;; e->probe_step++) {
+		memset(cmd, 0, sizeof(*cmd));
+		switch (e->probe_step) {
+		case 0:
+			xiscsi_cdb_readcap16(cmd, alloc = 32);
+			break;
+		case 1:
+			xiscsi_cdb_inquiry(cmd, true, VPD_SUPPORTED_PAGES, (uint16_t)(alloc = 255));
+			break;
+		case 2:
+			if (!vpd_has(e, VPD_BLOCK_LIMITS))
+				continue;
+			xiscsi_cdb_inquiry(cmd, true, VPD_BLOCK_LIMITS, (uint16_t)(alloc = 64));
+			break;
+		case 3:
+			if (!vpd_has(e, VPD_LB_PROVISIONING))
+				continue;
+			xiscsi_cdb_inquiry(cmd, true, VPD_LB_PROVISIONING, (uint16_t)(alloc = 8));
+			break;
+		case 4:
+			cmd->cdb[0] = OP_MODE_SENSE_10;
+			cmd->cdb[1] = 0x08; /* DBD: the header is all we want */
+			cmd->cdb[2] = 0x3f;
+			put16(cmd->cdb + 7, (uint16_t)(alloc = 8));
+			cmd->cdb_len = 10;
+			cmd->dir = XISCSI_DIR_READ;
+			break;
+		default:
+			e->max_xfer -= e->max_xfer % e->bsz;
+			if (e->max_xfer < e->bsz)
+				e->max_xfer = e->bsz;
+			if (e->pref_bsz < e->bsz)
+				e->pref_bsz = e->bsz;
+			if (!e->zeros) {
+				e->zeros = calloc(1, ZERO_BUF > e->bsz ? ZERO_BUF : e->bsz);
+				if (!e->zeros) {
+					nlog("out of memory");
+					probe_finish(e, false);
+					return;
+				}
+			}
+			probe_finish(e, true);
+			return;
+		}
+		break;
+	}
+	memset(e->pbuf, 0, sizeof(e->pbuf));
+	xiscsi_cmd_set_buf(cmd, e->pbuf, alloc);
+	cmd->lun = e->lun;
+	cmd->cb = probe_done;
+	cmd->priv = e;
+	if (xiscsi_submit(e->s, cmd)) {
+		nlog("LUN %" PRIu64 ": the session takes no commands", e->lun);
+		probe_finish(e, false);
+	}
+}
+
+static void probe_start(struct xi_nbd_export *e)
+{
+	if (e->probe == PROBE_RUNNING || e->lost || e->closing)
+		return;
+	e->probe = PROBE_RUNNING;
+	e->probe_step = 0;
+	e->vpd_count = 0;
+	e->max_xfer = DEFAULT_MAX_XFER;
+	e->pref_bsz = 4096;
+	e->max_unmap = UINT32_MAX;
+	e->max_ws = UINT32_MAX;
+	e->thin = e->lbpu = e->lbpws = e->wp = false;
+	probe_next(e);
+}
+
+/* ------------------------------------------------------------ sockets */
+
+static int listen_unix(const char *path, int *out)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	mode_t old;
+	int fd, err;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		nlog("socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		int t;
+
+		if (!S_ISSOCK(st.st_mode)) {
+			nlog("%s exists and is not a socket", path);
+			return -EEXIST;
+		}
+		t = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (t >= 0 && connect(t, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(t);
+			nlog("%s: another server listens there", path);
+			return -EADDRINUSE;
+		}
+		if (t >= 0)
+			close(t);
+		unlink(path); /* stale */
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	old = umask(0177); /* the socket is created 0600 */
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	umask(old);
+	if (!err && listen(fd, 64))
+		err = -errno;
+	if (err) {
+		nlog("%s: %s", path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	*out = fd;
+	return 0;
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+/* "HOST:PORT" or "[V6]:PORT", numeric. */
+static int listen_tcp(const char *addr, bool allow_remote, int *out)
+{
+	char host[256], *port;
+	struct addrinfo hints, *ai = NULL;
+	int fd, one = 1, err;
+
+	if (strlen(addr) >= sizeof(host))
+		return -EINVAL;
+	strcpy(host, addr);
+	if (host[0] == '[') {
+		char *end = strchr(host, ']');
+
+		if (!end || end[1] != ':')
+			goto bad;
+		*end = '\0';
+		port = end + 2;
+		memmove(host, host + 1, strlen(host + 1) + 1);
+	} else {
+		port = strrchr(host, ':');
+		if (!port)
+			goto bad;
+		*port++ = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	if (!*port || getaddrinfo(host, port, &hints, &ai) || !ai)
+		goto bad;
+	if (!allow_remote && !is_loopback(ai->ai_addr)) {
+		nlog("--tcp %s: not a loopback address (remote clients are not allowed)", addr);
+		freeaddrinfo(ai);
+		return -EPERM;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		freeaddrinfo(ai);
+		return err;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	err = bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 64) ? -errno : 0;
+	freeaddrinfo(ai);
+	if (err) {
+		nlog("%s: %s", addr, strerror(-err));
+		close(fd);
+		return err;
+	}
+	*out = fd;
+	return 0;
+bad:
+	nlog("bad TCP address '%s': want HOST:PORT or [IPV6]:PORT, numeric", addr);
+	return -EINVAL;
+}
+
+/* ---------------------------------------------------------- the export */
+
+static void export_free(struct xi_nbd_export *e)
+{
+	for (int i = 0; i < e->nls; i++) {
+		if (e->ls[i].fd >= 0) {
+			epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->ls[i].fd, NULL);
+			close(e->ls[i].fd);
+		}
+	}
+	if (e->reap_fd >= 0) {
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->reap_fd, NULL);
+		close(e->reap_fd);
+	}
+	free(e->zeros);
+	free(e->name);
+	free(e->unix_path);
+	free(e->tcp_addr);
+	free(e);
+}
+
+static void reap_fn(struct xi_evh *h, uint32_t events)
+{
+	struct xi_nbd_export *e =
+	        (struct xi_nbd_export *)((char *)h - offsetof(struct xi_nbd_export, reap_evh));
+	uint64_t v;
+
+	(void)events;
+	if (read(e->reap_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		nlog("reaper eventfd: %s", strerror(errno));
+	/* Freed one round after they were queued: no batch still names them. */
+	while (e->dead2) {
+		struct nbd_client *c = e->dead2;
+
+		e->dead2 = c->next;
+		client_free(c);
+	}
+	e->dead2 = e->dead1;
+	e->dead1 = NULL;
+	if (e->closing)
+		e->reap_passes++;
+	if (!e->closing) {
+		if (e->dead2)
+			reap_arm(e);
+		return;
+	}
+	if (e->clients || e->dead2 || e->probe == PROBE_RUNNING || e->inflight) {
+		if (e->dead2)
+			reap_arm(e);
+		return;
+	}
+	if (e->reap_passes < 2) {
+		reap_arm(e);
+		return;
+	}
+	{
+		void (*done)(void *) = e->done;
+		void *arg = e->done_arg;
+
+		export_free(e);
+		if (done)
+			done(arg);
+	}
+}
+
+int xi_nbd_export_new(struct xiscsi_loop *loop, struct xiscsi_session *s, uint64_t lun,
+                      const struct xi_nbd_opts *opts, int epfd, struct xi_nbd_export **out)
+{
+	struct xi_nbd_export *e;
+	struct epoll_event ev;
+	int err;
+
+	if (!loop || !s || !opts || !out || epfd < 0 || (!opts->unix_path && !opts->tcp_addr))
+		return -EINVAL;
+	if (opts->name && strlen(opts->name) > NBD_MAX_NAME)
+		return -ENAMETOOLONG;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->loop = loop;
+	e->s = s;
+	e->lun = lun;
+	e->epfd = epfd;
+	e->reap_fd = -1;
+	e->opt_read_only = opts->read_only;
+	e->max_clients = opts->max_clients ? opts->max_clients : 16;
+	e->name = strdup(opts->name ? opts->name : "");
+	e->unix_path = opts->unix_path ? strdup(opts->unix_path) : NULL;
+	e->tcp_addr = opts->tcp_addr ? strdup(opts->tcp_addr) : NULL;
+	if (!e->name || (opts->unix_path && !e->unix_path) || (opts->tcp_addr && !e->tcp_addr)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	e->reap_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->reap_fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	e->reap_evh.fn = reap_fn;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &e->reap_evh;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, e->reap_fd, &ev)) {
+		err = -errno;
+		close(e->reap_fd);
+		e->reap_fd = -1;
+		goto fail;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *where = i == 0 ? e->unix_path : e->tcp_addr;
+		struct nbd_listener *l = &e->ls[e->nls];
+
+		if (!where)
+			continue;
+		l->fd = -1;
+		err = i == 0 ? listen_unix(where, &l->fd)
+		             : listen_tcp(where, opts->allow_remote, &l->fd);
+		if (err)
+			goto fail;
+		l->evh.fn = listen_fn;
+		l->e = e;
+		e->nls++;
+		ev.data.ptr = &l->evh;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev)) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	probe_start(e);
+	*out = e;
+	return 0;
+fail:
+	if (e->nls && e->unix_path && e->ls[0].fd >= 0)
+		unlink(e->unix_path);
+	export_free(e);
+	return err;
+}
+
+void xi_nbd_export_close(struct xi_nbd_export *e, void (*done)(void *arg), void *arg)
+{
+	struct nbd_client *c;
+
+	e->done = done;
+	e->done_arg = arg;
+	if (e->closing)
+		return;
+	e->closing = true;
+	for (int i = 0; i < e->nls; i++) {
+		if (e->ls[i].fd < 0)
+			continue;
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->ls[i].fd, NULL);
+		close(e->ls[i].fd);
+		e->ls[i].fd = -1;
+	}
+	if (e->unix_path)
+		unlink(e->unix_path);
+	c = e->clients;
+	while (c) {
+		struct nbd_client *next = c->next;
+
+		/* In transmission: what is in flight is answered, new requests get ESHUTDOWN. */
+		if (!c->transmission)
+			client_kill(c, NULL);
+		else
+			client_maybe_finish(c);
+		c = next;
+	}
+	reap_arm(e);
+}
+
+void xi_nbd_export_session_lost(struct xi_nbd_export *e)
+{
+	e->lost = true;
+}
+
+void xi_nbd_export_info(const struct xi_nbd_export *e, struct xi_nbd_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->unix_path = e->unix_path;
+	out->tcp_addr = e->tcp_addr;
+	out->name = e->name;
+	out->size = e->probe == PROBE_DONE ? e->size : 0;
+	out->block_size = e->probe == PROBE_DONE ? e->bsz : 0;
+	out->clients = e->nclients;
+	out->inflight = e->inflight;
+	out->reads = e->reads;
+	out->writes = e->writes;
+	out->flushes = e->flushes;
+	out->trims = e->trims;
+	out->zeroes = e->zeroes;
+	out->errors = e->errors;
+	out->bytes_read = e->bytes_read;
+	out->bytes_written = e->bytes_written;
+}
