@@ -19,6 +19,12 @@
 
 extern const struct xt_ops xt_tcp_ops;
 extern const struct xt_ops xt_uring_ops;
+#ifdef XT_WITH_XDP
+extern const struct xt_ops xt_xdp_ops;
+#define XT_XDP_OPS (&xt_xdp_ops)
+#else
+#define XT_XDP_OPS NULL
+#endif
 
 #define XT_DEFAULT_RX_BUF   (128u * 1024)
 #define XT_DEFAULT_RX_CACHE 32u
@@ -33,7 +39,8 @@ static const struct {
 } backends[] = {
         {"tcp", &xt_tcp_ops, NULL},
         {"uring", &xt_uring_ops, NULL},
-        {"xdp", NULL, "the AF_XDP backend is not built into this binary (needs libxdp, libbpf)"},
+        {"xdp", XT_XDP_OPS,
+         "the AF_XDP backend is not built into this binary (needs libxdp, libbpf)"},
 };
 
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
@@ -735,7 +742,13 @@ const char xt_opt_help[] =
         "  --send-hwm BYTES       queued send bytes per connection before waiting (4M)\n"
         "  --sqpoll-idle MS       uring: kernel submission thread, idle time\n"
         "  --zc-threshold BYTES   uring/xdp: zero-copy sends from this size\n"
-        "  --xdp-if IF[:QUEUE]    xdp: interface and queue to take\n";
+        "  --xdp-if IF[:QUEUE]    xdp: interface and queue to take\n"
+        "  --xdp-ip ADDR/PREFIX   xdp: the stack's own IPv4 address on that link\n"
+        "  --xdp-gw ADDR          xdp: IPv4 gateway for peers off the link\n"
+        "  --xdp-frames N         xdp: UMEM frames of 4 KiB, half for receive (8192)\n"
+        "  --xdp-mode MODE        xdp: auto, native or skb (generic) attach\n"
+        "  --xdp-bind MODE        xdp: auto, copy or zerocopy socket\n"
+        "  --xdp-csum MODE        xdp: verify (default) or trust received checksums\n";
 
 static int parse_size(const char *v, uint64_t max, uint64_t *out)
 {
@@ -768,6 +781,58 @@ static int parse_size(const char *v, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* "ADDR/PREFIX" (with_prefix) into *ip and *prefix, or "ADDR" into *gw;
+ * addresses in network order. */
+static int parse_ip4(const char *v, bool with_prefix, uint32_t *ip, uint8_t *prefix, uint32_t *gw)
+{
+	char buf[INET_ADDRSTRLEN];
+	const char *slash = v ? strchr(v, '/') : NULL;
+	size_t n = slash ? (size_t)(slash - v) : v ? strlen(v) : 0;
+	unsigned long p = 24;
+	struct in_addr a;
+	char *end;
+
+	if (n == 0 || n >= sizeof(buf) || (slash && !with_prefix))
+		return -EINVAL;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1 || a.s_addr == htonl(INADDR_ANY))
+		return -EINVAL;
+	if (slash) {
+		errno = 0;
+		p = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || p < 1 || p > 32)
+			return -EINVAL;
+	}
+	if (with_prefix) {
+		*ip = a.s_addr;
+		*prefix = (uint8_t)p;
+	} else {
+		*gw = a.s_addr;
+	}
+	return 0;
+}
+
+/* "auto", or one of two names, each setting its flag within mask. */
+static int parse_choice(const char *v, const char *n1, unsigned f1, const char *n2, unsigned f2,
+                        unsigned mask, unsigned *flags)
+{
+	unsigned f;
+
+	if (!v)
+		return -EINVAL;
+	if (strcmp(v, "auto") == 0)
+		f = 0;
+	else if (strcmp(v, n1) == 0)
+		f = f1;
+	else if (strcmp(v, n2) == 0)
+		f = f2;
+	else
+		return -EINVAL;
+	*flags = (*flags & ~mask) | f;
+	return 0;
+}
+
 int xt_opt_set(struct xt_group_opts *go, struct xt_conn_opts *co, const char *name,
                const char *value)
 {
@@ -796,6 +861,25 @@ int xt_opt_set(struct xt_group_opts *go, struct xt_conn_opts *co, const char *na
 		memset(go->xdp_ifname, 0, sizeof(go->xdp_ifname));
 		memcpy(go->xdp_ifname, value, colon ? (size_t)(colon - value) : strlen(value));
 		go->xdp_queue = (unsigned)v;
+	} else if (strcmp(name, "xdp-ip") == 0 || strcmp(name, "xdp-gw") == 0) {
+		err = parse_ip4(value, name[4] == 'i', &go->xdp_ip4, &go->xdp_prefix, &go->xdp_gw4);
+	} else if (strcmp(name, "xdp-frames") == 0) {
+		if (!(err = parse_size(value, 1u << 20, &v)) && v < 64)
+			err = -EINVAL;
+		go->xdp_frames = (unsigned)v;
+	} else if (strcmp(name, "xdp-mode") == 0) {
+		err = parse_choice(value, "native", XT_XDP_DRV_MODE, "skb", XT_XDP_SKB_MODE,
+		                   XT_XDP_DRV_MODE | XT_XDP_SKB_MODE, &go->xdp_flags);
+	} else if (strcmp(name, "xdp-bind") == 0) {
+		err = parse_choice(value, "copy", XT_XDP_COPY, "zerocopy", XT_XDP_ZEROCOPY,
+		                   XT_XDP_COPY | XT_XDP_ZEROCOPY, &go->xdp_flags);
+	} else if (strcmp(name, "xdp-csum") == 0) {
+		if (value && strcmp(value, "trust") == 0)
+			go->xdp_flags |= XT_XDP_TRUST_CSUM;
+		else if (value && strcmp(value, "verify") == 0)
+			go->xdp_flags &= ~XT_XDP_TRUST_CSUM;
+		else
+			err = -EINVAL;
 	} else if (strcmp(name, "rx-buf") == 0) {
 		if (!(err = parse_size(value, 64u << 20, &v)) && v < 4096)
 			err = -EINVAL;

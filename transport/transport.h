@@ -65,7 +65,19 @@ struct xt_group_opts {
 	unsigned zc_threshold; /* uring/xdp: sends at least this big go zero-copy; 0 = backend's */
 	char xdp_ifname[16];   /* xdp: interface to take a queue of (IFNAMSIZ) */
 	unsigned xdp_queue;    /* xdp: its queue index */
+	uint32_t xdp_ip4;      /* xdp: the stack's own IPv4 address (network order) */
+	uint8_t xdp_prefix;    /* xdp: its on-link prefix length; default 24 */
+	uint32_t xdp_gw4;      /* xdp: IPv4 gateway (network order); 0 = none */
+	unsigned xdp_frames;   /* xdp: UMEM frames of 4 KiB, half receive; default 8192 */
+	unsigned xdp_flags;    /* xdp: XT_XDP_* */
 };
+
+/* xt_group_opts.xdp_flags */
+#define XT_XDP_SKB_MODE   (1u << 0) /* attach in generic (SKB) mode only */
+#define XT_XDP_DRV_MODE   (1u << 1) /* native (driver) mode only, no fallback */
+#define XT_XDP_COPY       (1u << 2) /* bind the socket in copy mode */
+#define XT_XDP_ZEROCOPY   (1u << 3) /* zero-copy only, no fallback to copy */
+#define XT_XDP_TRUST_CSUM (1u << 4) /* do not verify received checksums */
 
 /* xt_conn_opts.flags */
 #define XT_CONN_NO_NODELAY (1u << 0) /* keep Nagle (TCP_NODELAY is on by default) */
@@ -456,7 +468,8 @@ static inline void xt_rxbuf_release(struct xt_rxbuf *b)
 
 /* Set one transport option by its long name without dashes ("busy-poll",
  * "rx-buf", "sndbuf", "rcvbuf", "send-hwm", "sqpoll-idle", "zc-threshold",
- * "xdp-if"); sizes take K/M/G. value may be NULL for "busy-poll". 0,
+ * "xdp-if", "xdp-ip", "xdp-gw", "xdp-frames", "xdp-mode", "xdp-bind",
+ * "xdp-csum"); sizes take K/M/G. value may be NULL for "busy-poll". 0,
  * -ENOENT when name is no transport option (so a caller can try its own),
  * -EINVAL for a bad value. Either struct pointer may be NULL. */
 int xt_opt_set(struct xt_group_opts *go, struct xt_conn_opts *co, const char *name,
