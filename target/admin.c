@@ -19,6 +19,7 @@
 #include "lib/log.h"
 #include "target/conn.h"
 #include "target/lu.h"
+#include "target/portal.h"
 #include "target/session.h"
 
 /* What a reader may still hold: freed at exit. */
@@ -240,20 +241,146 @@ static unsigned drop_sessions(struct tgt_daemon *d, const struct tgt_target *t, 
 	return posted;
 }
 
+/*
+ * Work that must run on every reactor thread before the control thread goes
+ * on (a listener is made or closed on its group's thread; a task table is
+ * read by its thread only), or that keeps every reactor thread still while
+ * the control thread changes what they read without a lock (a store that
+ * moves, a LU's size): the RCU-like grace period, done by posting. These run
+ * without objs_lock: a reactor thread waiting for that lock could not run
+ * its posted work. The control thread is the only writer of the objects, so
+ * it reads them without the lock too.
+ */
+struct thread_call;
+
+struct call_slot {
+	struct thread_call *call;
+	struct tgt_thread *th;
+};
+
+struct thread_call {
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	unsigned posted;  /* jobs queued */
+	unsigned arrived; /* jobs that ran fn (and now wait, when parking) */
+	unsigned left;    /* jobs finished */
+	bool park;
+	bool release;
+	void (*fn)(struct tgt_thread *th, void *arg);
+	void *arg;
+	struct call_slot slots[];
+};
+
+static void call_on_thread(void *p)
+{
+	struct call_slot *sl = p;
+	struct thread_call *c = sl->call;
+
+	if (c->fn)
+		c->fn(sl->th, c->arg);
+	pthread_mutex_lock(&c->m);
+	c->arrived++;
+	pthread_cond_broadcast(&c->cv);
+	while (c->park && !c->release)
+		pthread_cond_wait(&c->cv, &c->m);
+	c->left++;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->m);
+}
+
+static void call_wait(struct thread_call *c, const unsigned *counter)
+{
+	struct timespec ts;
+	int waited = 0;
+
+	pthread_mutex_lock(&c->m);
+	while (*counter < c->posted) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 5;
+		if (pthread_cond_timedwait(&c->cv, &c->m, &ts) == ETIMEDOUT)
+			log_warn("admin: waiting for %u reactor thread%s (%d s)",
+			         c->posted - *counter, c->posted - *counter == 1 ? "" : "s",
+			         waited += 5);
+	}
+	pthread_mutex_unlock(&c->m);
+}
+
+/* Post fn to every thread; with park, each then waits for threads_release().
+ * Returns when every thread has run fn. NULL on ENOMEM (nothing waits). */
+static struct thread_call *threads_call(struct tgt_daemon *d,
+                                        void (*fn)(struct tgt_thread *th, void *arg), void *arg,
+                                        bool park, bool *all)
+{
+	struct thread_call *c = calloc(1, sizeof(*c) + d->nthreads * sizeof(c->slots[0]));
+	unsigned i;
+
+	*all = false;
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->m, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->fn = fn;
+	c->arg = arg;
+	c->park = park;
+	for (i = 0; i < d->nthreads; i++) {
+		c->slots[i] = (struct call_slot){.call = c, .th = &d->threads[i]};
+		pthread_mutex_lock(&c->m);
+		c->posted++;
+		pthread_mutex_unlock(&c->m);
+		if (xt_group_post(d->threads[i].g, call_on_thread, &c->slots[i])) {
+			pthread_mutex_lock(&c->m);
+			c->posted--;
+			pthread_mutex_unlock(&c->m);
+		}
+	}
+	*all = c->posted == d->nthreads;
+	call_wait(c, &c->arrived);
+	return c;
+}
+
+static void threads_release(struct thread_call *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->m);
+	c->release = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->m);
+	call_wait(c, &c->left);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->m);
+	free(c);
+}
+
+/* Run fn on every thread and wait; -ENOMEM when a thread could not be
+ * reached (fn ran on the others). */
+static int threads_run(struct tgt_daemon *d, void (*fn)(struct tgt_thread *th, void *arg),
+                       void *arg)
+{
+	bool all;
+	struct thread_call *c = threads_call(d, fn, arg, false, &all);
+
+	if (!c)
+		return -ENOMEM;
+	threads_release(c);
+	return all ? 0 : -ENOMEM;
+}
+
 static json_t *target_json(const struct tgt_target *t)
 {
 	json_t *o = json_object(), *luns = json_array(), *acl = json_array();
+	char names[64];
 	size_t i;
 
 	for (i = 0; i < t->nluns; i++) {
 		const struct tgt_lun *l = &t->luns[i];
 
-		json_array_append_new(luns,
-		                      json_pack("{s:I,s:s,s:I,s:I,s:b}", "lun", (json_int_t)l->lun,
-		                                "spec", l->spec, "size",
-		                                (json_int_t)(l->lu->nblocks * l->lu->block_size),
-		                                "block_size", (json_int_t)l->lu->block_size,
-		                                "readonly", l->lu->readonly));
+		json_array_append_new(
+		        luns,
+		        json_pack("{s:I,s:s,s:I,s:I,s:b,s:b}", "lun", (json_int_t)l->lun, "spec",
+		                  l->spec, "size", (json_int_t)(l->lu->nblocks * l->lu->block_size),
+		                  "block_size", (json_int_t)l->lu->block_size, "readonly",
+		                  l->lu->readonly, "offline", atomic_load(&l->lu->offline)));
 	}
 	for (i = 0; i < t->nacl; i++)
 		json_array_append_new(acl, json_string(t->acl[i]));
@@ -264,6 +391,8 @@ static json_t *target_json(const struct tgt_target *t)
 	json_object_set_new(o, "acl", acl);
 	json_object_set_new(o, "auth", json_string(auth_name(t)));
 	json_object_set_new(o, "chap_user", t->chap.user ? json_string(t->chap.user) : json_null());
+	tgt_config_chap_alg_names(t->chap.algs ? t->chap.algs : "5,6,7,8", names, sizeof(names));
+	json_object_set_new(o, "chap_algorithms", json_string(names));
 	json_object_set_new(o, "sessions", json_integer(atomic_load(&t->sessions)));
 	return o;
 }
@@ -554,6 +683,232 @@ static json_t *cmd_lun_remove(struct tgt_daemon *d, json_t *args)
 	                 "sessions_dropped", n);
 }
 
+/* The LUN entry args name ("target", "lun"); NULL after fail(). */
+static struct tgt_lun *find_lun(struct tgt_daemon *d, json_t *args, struct tgt_target **tout)
+{
+	struct tgt_admin *a = d->admin;
+	struct tgt_target *t;
+	long long number;
+	size_t i;
+
+	if (arg_uint(a, args, "lun", TGT_LUN_MAX, &number, true))
+		return NULL;
+	t = find_target(d, args);
+	if (!t)
+		return NULL;
+	*tout = t;
+	for (i = 0; i < t->nluns; i++)
+		if (t->luns[i].lun == (uint64_t)number)
+			return &t->luns[i];
+	fail(a, ERR_NOTFOUND, "target '%s' has no LUN %lld", t->name, number);
+	return NULL;
+}
+
+/* The spec with its size replaced (ram:SIZE, null:SIZE) or set (file:
+ * size=SIZE, when it had one), so that a restart opens the new size.
+ * Other options stay as written. */
+static char *spec_with_size(const char *spec, enum tgt_bs_type type, uint64_t size)
+{
+	const char *arg = strchr(spec, ':') + 1, *rest = arg + strcspn(arg, ","), *opt;
+	struct {
+		char *p;
+		size_t len;
+	} b;
+	char num[32];
+	size_t cap = strlen(spec) + 64;
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)size);
+	b.p = malloc(cap);
+	if (!b.p)
+		return NULL;
+	b.len = 0;
+	if (type != TGT_BS_FILE) {
+		snprintf(b.p, cap, "%.*s%s%s", (int)(arg - spec), spec, num, rest);
+		return b.p;
+	}
+	/* file:PATH[,opt]...: replace size= where it is. */
+	b.len = (size_t)snprintf(b.p, cap, "%.*s", (int)(rest - spec), spec);
+	for (opt = rest; *opt == ',';) {
+		size_t n = strcspn(opt + 1, ",");
+
+		if (n >= 5 && !strncmp(opt + 1, "size=", 5))
+			b.len += (size_t)snprintf(b.p + b.len, cap - b.len, ",size=%s", num);
+		else
+			b.len += (size_t)snprintf(b.p + b.len, cap - b.len, ",%.*s", (int)n,
+			                          opt + 1);
+		opt += n + 1;
+	}
+	return b.p;
+}
+
+static int arg_size(struct tgt_admin *a, json_t *args, const char *key, uint64_t *out)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		*out = (uint64_t)json_integer_value(v);
+		return 0;
+	}
+	if (json_is_string(v) && !tgt_config_parse_size(json_string_value(v), out) && *out)
+		return 0;
+	fail(a, ERR_INVALID, "argument \"%s\" must be a size in bytes, or with K, M, G, T", key);
+	return -EINVAL;
+}
+
+struct resize_job {
+	struct tgt_lu *lu;
+	const struct tgt_lu_spec *spec;
+	uint64_t size;
+	int rc;
+	char why[256];
+};
+
+static json_t *cmd_lun_resize(struct tgt_daemon *d, json_t *args)
+{
+	struct tgt_admin *a = d->admin;
+	struct tgt_target *t = NULL;
+	struct tgt_lun *l = find_lun(d, args, &t);
+	struct tgt_lu_spec spec;
+	struct thread_call *park;
+	uint64_t size, old;
+	char why[256] = "", *nspec;
+	bool all;
+	int rc;
+
+	if (!l || arg_size(a, args, "size", &size))
+		return NULL;
+	if (tgt_lu_spec_parse(l->spec, &spec, why, sizeof(why)))
+		return fail(a, ERR_INTERNAL, "LUN spec '%s': %s", l->spec, why);
+	old = l->lu->nblocks << l->lu->block_shift;
+	if (size % l->lu->block_size)
+		return fail(a, ERR_INVALID, "size %llu is not a multiple of the %u-byte block",
+		            (unsigned long long)size, l->lu->block_size);
+	/* Data past a new end would be lost while initiators may still hold
+	 * it in their caches and file systems: shrinking is for remove+add. */
+	if (size < old)
+		return fail(a, ERR_INVALID,
+		            "LUN %llu of '%s' has %llu bytes; shrinking is refused (remove and "
+		            "add the LUN to start smaller)",
+		            (unsigned long long)l->lun, t->name, (unsigned long long)old);
+	if (l->lu->readonly)
+		return fail(a, ERR_INVALID, "LUN %llu of '%s' is read-only",
+		            (unsigned long long)l->lun, t->name);
+	if (size == old)
+		return json_pack("{s:s,s:I,s:I,s:b}", "target", t->name, "lun", (json_int_t)l->lun,
+		                 "size", (json_int_t)size, "changed", 0);
+	nspec = spec_with_size(l->spec, spec.type, size);
+	if (!nspec)
+		return fail(a, ERR_INTERNAL, "out of memory");
+	rc = tgt_lu_resize_prepare(l->lu, &spec, size, why, sizeof(why));
+	if (rc) {
+		free(nspec);
+		return fail(a, rc == -ENOTSUP ? ERR_INVALID : ERR_INTERNAL, "LUN %llu: %s",
+		            (unsigned long long)l->lun, why);
+	}
+	/* Every reactor thread waits while the store and the LBA range
+	 * change: none is inside a read or write of this LU meanwhile (a
+	 * store that completes later touches its file, not the mapping). */
+	park = threads_call(d, NULL, NULL, true, &all);
+	if (!park) {
+		free(nspec);
+		return fail(a, ERR_INTERNAL, "out of memory");
+	}
+	rc = all ? tgt_lu_resize(l->lu, &spec, size, why, sizeof(why)) : -ENOMEM;
+	threads_release(park);
+	if (rc) {
+		free(nspec);
+		return fail(a, rc == -EBUSY ? ERR_BUSY : ERR_INVALID, "LUN %llu: %s",
+		            (unsigned long long)l->lun, *why ? why : strerror(-rc));
+	}
+	pthread_rwlock_wrlock(&d->objs_lock);
+	retire_ptr(a, l->spec);
+	l->spec = nspec;
+	pthread_rwlock_unlock(&d->objs_lock);
+	log_info("admin: target %s LUN %llu resized from %llu to %llu bytes", t->name,
+	         (unsigned long long)l->lun, (unsigned long long)old, (unsigned long long)size);
+	return json_pack("{s:s,s:I,s:I,s:b}", "target", t->name, "lun", (json_int_t)l->lun, "size",
+	                 (json_int_t)size, "changed", 1);
+}
+
+/* Commands of one LU in the SCSI layer on a thread (counted there: only
+ * that thread touches its task tables). */
+struct inflight_job {
+	struct tgt_lu *lu;
+	_Atomic unsigned n;
+};
+
+static void count_on_thread(struct tgt_thread *th, void *arg)
+{
+	struct inflight_job *j = arg;
+	struct tgt_conn *c;
+	unsigned i, n = 0;
+
+	for (c = th->conns; c; c = c->next) {
+		struct tgt_session *s = c->sess;
+
+		if (!s || s->discovery || !s->pool)
+			continue;
+		for (i = 0; i < s->npool; i++)
+			if (s->pool[i].state == TGT_TASK_EXEC && s->pool[i].st.lu_ == j->lu)
+				n++;
+	}
+	atomic_fetch_add(&j->n, n);
+}
+
+/* How long "lun offline" waits for the commands already in the SCSI layer. */
+#define ADMIN_OFFLINE_WAIT_MS 30000
+
+static json_t *cmd_lun_state(struct tgt_daemon *d, json_t *args, bool offline)
+{
+	struct tgt_admin *a = d->admin;
+	struct tgt_target *t = NULL;
+	struct tgt_lun *l = find_lun(d, args, &t);
+	struct inflight_job j = {0};
+	struct timespec ms = {0, 10 * 1000 * 1000};
+	bool was;
+	int waited;
+
+	if (!l)
+		return NULL;
+	pthread_rwlock_wrlock(&d->objs_lock);
+	was = atomic_exchange(&l->lu->offline, offline);
+	pthread_rwlock_unlock(&d->objs_lock);
+	if (!offline) {
+		/* SPC-5 table 30: NOT READY TO READY CHANGE, MEDIUM MAY HAVE
+		 * CHANGED, so initiators read the capacity and data again. */
+		if (was)
+			tgt_lu_ua_raise(l->lu, TGT_UA_MEDIUM_CHANGED, UINT64_MAX);
+		log_info("admin: target %s LUN %llu online", t->name, (unsigned long long)l->lun);
+		return json_pack("{s:s,s:I,s:b,s:b}", "target", t->name, "lun", (json_int_t)l->lun,
+		                 "offline", 0, "changed", was);
+	}
+	/* Commands that passed the check before it was set finish first: the
+	 * reply comes when none of this LU is left in the SCSI layer. */
+	j.lu = l->lu;
+	for (waited = 0;; waited += 10) {
+		atomic_store(&j.n, 0);
+		if (threads_run(d, count_on_thread, &j))
+			return fail(a, ERR_INTERNAL, "out of memory");
+		if (!atomic_load(&j.n) || waited >= ADMIN_OFFLINE_WAIT_MS)
+			break;
+		nanosleep(&ms, NULL);
+	}
+	log_info("admin: target %s LUN %llu offline%s", t->name, (unsigned long long)l->lun,
+	         atomic_load(&j.n) ? " (commands still in flight)" : "");
+	return json_pack("{s:s,s:I,s:b,s:b,s:I}", "target", t->name, "lun", (json_int_t)l->lun,
+	                 "offline", 1, "changed", !was, "in_flight", (json_int_t)atomic_load(&j.n));
+}
+
+static json_t *cmd_lun_offline(struct tgt_daemon *d, json_t *args)
+{
+	return cmd_lun_state(d, args, true);
+}
+
+static json_t *cmd_lun_online(struct tgt_daemon *d, json_t *args)
+{
+	return cmd_lun_state(d, args, false);
+}
+
 static json_t *cmd_acl_list(struct tgt_daemon *d, json_t *args)
 {
 	struct tgt_target *t = find_target(d, args);
@@ -684,8 +1039,11 @@ static json_t *cmd_auth_set(struct tgt_daemon *d, json_t *args)
 	const char *tname = arg_str(args, "target");
 	const char *user = arg_str(args, "user"), *secret = arg_str(args, "secret");
 	const char *muser = arg_str(args, "mutual_user"), *msecret = arg_str(args, "mutual_secret");
+	const char *algs_s = arg_str(args, "algorithms");
 	bool discovery = !tname || !strcmp(tname, "discovery");
 	struct tgt_target *t = NULL;
+	struct tgt_cfg_chap *c;
+	char *algs = NULL, names[64];
 	bool chap;
 
 	if (!method)
@@ -702,29 +1060,55 @@ static json_t *cmd_auth_set(struct tgt_daemon *d, json_t *args)
 		return NULL;
 	if (discovery && (muser || msecret))
 		return fail(a, ERR_INVALID, "discovery takes one-way CHAP only");
+	if (algs_s && !chap)
+		return fail(a, ERR_INVALID, "algorithms go with chap, not with none");
+	if (algs_s) {
+		int rc = tgt_config_parse_chap_algs(algs_s, &algs);
+
+		if (rc == -ENOMEM)
+			return fail(a, ERR_INTERNAL, "out of memory");
+		if (rc)
+			return fail(a, ERR_INVALID,
+			            "bad CHAP algorithm list '%s' (md5, sha1, sha256, sha3-256, "
+			            "comma separated)",
+			            algs_s);
+	}
 	if (!discovery) {
 		t = find_target(d, args);
-		if (!t)
+		if (!t) {
+			free(algs);
 			return NULL;
+		}
 	}
 	if (discovery) {
 		if (chap_replace(a, &d->cfg->discovery_chap, chap ? user : NULL,
-		                 chap ? secret : NULL, true))
+		                 chap ? secret : NULL, true)) {
+			free(algs);
 			return fail(a, ERR_INTERNAL, "out of memory");
+		}
 	} else if (chap_replace(a, &t->chap, chap ? user : NULL, chap ? secret : NULL, false) ||
 	           chap_replace(a, &t->chap_mutual, chap ? muser : NULL, chap ? msecret : NULL,
 	                        false)) {
+		free(algs);
 		return fail(a, ERR_INTERNAL, "out of memory");
 	}
-	log_info("admin: %s%s: authentication %s", discovery ? "discovery" : "target ",
+	/* The accepted CHAP_A list: what was given, else all four. Logins read
+	 * it under the read lock; an old list is retired, not freed. */
+	c = discovery ? &d->cfg->discovery_chap : &t->chap;
+	retire_ptr(a, c->algs);
+	c->algs = algs;
+	tgt_config_chap_alg_names(algs ? algs : "5,6,7,8", names, sizeof(names));
+	log_info("admin: %s%s: authentication %s%s%s", discovery ? "discovery" : "target ",
 	         discovery ? "" : t->name,
 	         !chap   ? "none"
 	         : muser ? "mutual CHAP"
-	                 : "CHAP");
-	return json_pack("{s:s,s:s}", "target", discovery ? "discovery" : t->name, "auth",
+	                 : "CHAP",
+	         chap ? ", algorithms " : "", chap ? names : "");
+	return json_pack("{s:s,s:s,s:s?}", "target", discovery ? "discovery" : t->name, "auth",
 	                 !chap   ? "none"
 	                 : muser ? "mutual-chap"
-	                         : "chap");
+	                         : "chap",
+	                 "algorithms", chap ? names : NULL);
 }
 
 static const char *digest_name(enum xi_digest dg)
@@ -838,6 +1222,11 @@ static json_t *cmd_stats(struct tgt_daemon *d, json_t *args)
 	                 "transport", d->cfg->transport ? d->cfg->transport : "default");
 }
 
+static const char *daemon_transport(struct tgt_daemon *d)
+{
+	return d->cfg->transport ? d->cfg->transport : "default";
+}
+
 static json_t *cmd_portal_list(struct tgt_daemon *d, json_t *args)
 {
 	json_t *arr = json_array();
@@ -845,11 +1234,224 @@ static json_t *cmd_portal_list(struct tgt_daemon *d, json_t *args)
 
 	(void)args;
 	for (i = 0; i < d->nportals; i++)
-		json_array_append_new(arr,
-		                      json_pack("{s:s,s:i,s:i,s:s}", "host", d->portals[i].host,
-		                                "port", d->portals[i].port, "tpgt",
-		                                d->portals[i].tpgt, "portal", d->portals[i].text));
+		json_array_append_new(
+		        arr, json_pack("{s:s,s:i,s:i,s:s,s:s}", "host", d->portals[i].host, "port",
+		                       d->portals[i].port, "tpgt", d->portals[i].tpgt, "portal",
+		                       d->portals[i].text, "transport", daemon_transport(d)));
 	return arr;
+}
+
+/* "ip:port" of a portal's text, without ",tpgt". */
+static bool portal_same_addr(const struct tgt_portal *p, const char *addr)
+{
+	size_t n = strlen(addr);
+
+	return !strncmp(p->text, addr, n) && p->text[n] == ',';
+}
+
+/* The address args name, parsed and normalized ("ip:port"). */
+static int portal_arg(struct tgt_admin *a, json_t *args, char **host, uint16_t *port, char *norm,
+                      size_t normlen)
+{
+	const char *addr = need_str(a, args, "address");
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rc;
+
+	if (!addr)
+		return -EINVAL;
+	rc = tgt_config_parse_hostport(addr, host, port);
+	if (rc == -ENOMEM) {
+		fail(a, ERR_INTERNAL, "out of memory");
+		return rc;
+	}
+	if (rc || xt_addr_parse(*host, *port, &ss, &len)) {
+		free(*host);
+		*host = NULL;
+		fail(a, ERR_INVALID,
+		     "'%s' is not a listen address (numeric IPV4[:PORT] or [IPV6][:PORT])", addr);
+		return -EINVAL;
+	}
+	xt_addr_format((struct sockaddr *)&ss, norm, normlen);
+	return 0;
+}
+
+struct portal_job {
+	struct tgt_portal *p;
+	int rc[TGT_THREADS_MAX];
+	_Atomic unsigned dropped;
+};
+
+static void listen_on_thread(struct tgt_thread *th, void *arg)
+{
+	struct portal_job *j = arg;
+
+	j->rc[th->idx] = tgt_portal_listen_thread(j->p, th);
+}
+
+static void unlisten_on_thread(struct tgt_thread *th, void *arg)
+{
+	struct portal_job *j = arg;
+
+	tgt_portal_close_thread(j->p, th);
+}
+
+/* Connections that came in through the portal whose listeners array is
+ * j->p->listeners (shared by every copy of the portal's entry). */
+static void drop_portal_on_thread(struct tgt_thread *th, void *arg)
+{
+	struct portal_job *j = arg;
+	struct tgt_conn *c, *next;
+	unsigned n = 0;
+
+	for (c = th->conns; c; c = next) {
+		next = c->next;
+		if (c->closing || !c->portal || c->portal->listeners != j->p->listeners)
+			continue;
+		if (c->sess && !c->sess->discovery)
+			n++;
+		tgt_conn_close(c, "portal removed by the administrator");
+	}
+	atomic_fetch_add(&j->dropped, n);
+}
+
+static bool transport_ok(struct tgt_daemon *d, json_t *args)
+{
+	const char *tr = arg_str(args, "transport");
+
+	if (!tr || !*tr || !strcmp(tr, daemon_transport(d)))
+		return true;
+	fail(d->admin, ERR_INVALID,
+	     "xtgtd runs transport '%s' on its threads; a portal on '%s' needs a daemon "
+	     "started with --transport %s",
+	     daemon_transport(d), tr, tr);
+	return false;
+}
+
+static json_t *cmd_portal_add(struct tgt_daemon *d, json_t *args)
+{
+	struct tgt_admin *a = d->admin;
+	struct tgt_portal *np, *p;
+	struct portal_job *j;
+	char norm[XT_ADDRSTRLEN], why[256] = "", *host = NULL;
+	long long tpgt = TGT_TPGT_DEFAULT;
+	uint16_t port;
+	size_t i;
+	unsigned t;
+	int rc, first_err = 0;
+
+	if (arg_uint(a, args, "tpgt", 65535, &tpgt, false) < 0)
+		return NULL;
+	if (tpgt == 0)
+		return fail(a, ERR_INVALID, "tpgt must be from 1 to 65535");
+	if (!transport_ok(d, args) || portal_arg(a, args, &host, &port, norm, sizeof(norm)))
+		return NULL;
+	for (i = 0; i < d->nportals; i++) {
+		if (!portal_same_addr(&d->portals[i], norm))
+			continue;
+		free(host);
+		if (d->portals[i].tpgt != tpgt)
+			return fail(a, ERR_EXISTS, "portal %s exists in portal group %u", norm,
+			            d->portals[i].tpgt);
+		return json_pack("{s:s,s:b}", "portal", d->portals[i].text, "created", 0);
+	}
+	np = calloc(d->nportals + 1, sizeof(*np));
+	j = calloc(1, sizeof(*j));
+	if (!np || !j) {
+		free(np);
+		free(j);
+		free(host);
+		return fail(a, ERR_INTERNAL, "out of memory");
+	}
+	memcpy(np, d->portals, d->nportals * sizeof(*np));
+	p = &np[d->nportals];
+	rc = tgt_portal_init(d, p, host, port, (uint16_t)tpgt, why, sizeof(why));
+	free(host);
+	if (rc) {
+		free(np);
+		free(j);
+		return fail(a, rc == -ENOMEM ? ERR_INTERNAL : ERR_INVALID, "%s",
+		            *why ? why : strerror(-rc));
+	}
+	/* Listeners first, on every thread as at startup; the portal is
+	 * published (discovery shows it) once all of them listen. */
+	j->p = p;
+	rc = threads_run(d, listen_on_thread, j);
+	for (t = 0; t < d->nthreads && !first_err; t++)
+		first_err = j->rc[t];
+	if (rc || first_err) {
+		threads_run(d, unlisten_on_thread, j);
+		free(p->host);
+		free(p->listeners);
+		free(np);
+		free(j);
+		return fail(a, ERR_INVALID, "cannot listen on %s: %s", norm,
+		            strerror(-(first_err ? first_err : rc)));
+	}
+	pthread_rwlock_wrlock(&d->objs_lock);
+	retire_ptr(a, d->portals);
+	d->portals = np;
+	d->nportals++;
+	pthread_rwlock_unlock(&d->objs_lock);
+	free(j);
+	log_info("admin: listening on %s (%s)", p->text, daemon_transport(d));
+	return json_pack("{s:s,s:b}", "portal", p->text, "created", 1);
+}
+
+static json_t *cmd_portal_remove(struct tgt_daemon *d, json_t *args)
+{
+	struct tgt_admin *a = d->admin;
+	struct tgt_portal gone, *np;
+	struct portal_job *j;
+	char norm[XT_ADDRSTRLEN], *host = NULL;
+	uint16_t port;
+	size_t i, k;
+	bool drop = arg_bool(args, "drop_sessions");
+
+	if (portal_arg(a, args, &host, &port, norm, sizeof(norm)))
+		return NULL;
+	free(host);
+	for (i = 0; i < d->nportals; i++)
+		if (portal_same_addr(&d->portals[i], norm))
+			break;
+	if (i == d->nportals)
+		return fail(a, ERR_NOTFOUND, "no portal %s", norm);
+	/* A daemon with no portal would take 0.0.0.0:3260 at its next start. */
+	if (d->nportals == 1)
+		return fail(a, ERR_BUSY, "%s is the last portal; add another first", norm);
+	np = calloc(d->nportals - 1, sizeof(*np));
+	j = calloc(1, sizeof(*j));
+	if (!np || !j) {
+		free(np);
+		free(j);
+		return fail(a, ERR_INTERNAL, "out of memory");
+	}
+	gone = d->portals[i];
+	for (k = 0; k < d->nportals; k++)
+		if (k != i)
+			np[k < i ? k : k - 1] = d->portals[k];
+	/* Discovery stops naming it, then every thread stops accepting on it.
+	 * The entries that listeners and connections point at stay (retired). */
+	pthread_rwlock_wrlock(&d->objs_lock);
+	retire_ptr(a, d->portals);
+	d->portals = np;
+	d->nportals--;
+	pthread_rwlock_unlock(&d->objs_lock);
+	j->p = &gone;
+	threads_run(d, unlisten_on_thread, j);
+	if (drop)
+		threads_run(d, drop_portal_on_thread, j);
+	retire_ptr(a, gone.host);
+	retire_ptr(a, gone.listeners);
+	log_info("admin: portal %s removed%s", gone.text,
+	         drop ? ", its connections dropped" : "; its sessions go on");
+	{
+		json_t *r = json_pack("{s:s,s:I}", "portal", gone.text, "sessions_dropped",
+		                      (json_int_t)atomic_load(&j->dropped));
+
+		free(j);
+		return r;
+	}
 }
 
 /* --- configuration text ------------------------------------------------ */
@@ -900,6 +1502,17 @@ static void sb_chap(struct sbuf *b, const char *indent, const char *directive,
 	          with_secrets ? c->secret : "********");
 }
 
+static void sb_algs(struct sbuf *b, const char *indent, const char *directive,
+                    const struct tgt_cfg_chap *c)
+{
+	char names[64];
+
+	if (!c->algs)
+		return;
+	tgt_config_chap_alg_names(c->algs, names, sizeof(names));
+	sb_printf(b, "%s%s %s\n", indent, directive, names);
+}
+
 char *tgt_admin_config_text(struct tgt_daemon *d, int with_secrets)
 {
 	const struct tgt_config *cfg = d->cfg;
@@ -924,6 +1537,7 @@ char *tgt_admin_config_text(struct tgt_daemon *d, int with_secrets)
 	          cfg->threads, cfg->queue_depth, cfg->nop_interval_s, cfg->nop_timeout_s,
 	          cfg->log_level);
 	sb_chap(&b, "", "discovery-chap", &cfg->discovery_chap, with_secrets);
+	sb_algs(&b, "", "discovery-chap-algorithms", &cfg->discovery_chap);
 	for (i = 0; i < d->ntargets; i++) {
 		const struct tgt_target *t = &d->targets[i];
 
@@ -934,13 +1548,18 @@ char *tgt_admin_config_text(struct tgt_daemon *d, int with_secrets)
 			sb_printf(&b, "\talias \"%s\"\n", t->alias);
 		if (t->tpgt != TGT_TPGT_DEFAULT)
 			sb_printf(&b, "\ttpgt %u\n", t->tpgt);
-		for (j = 0; j < t->nluns; j++)
+		for (j = 0; j < t->nluns; j++) {
 			sb_printf(&b, "\tlun %llu %s\n", (unsigned long long)t->luns[j].lun,
 			          t->luns[j].spec);
+			if (atomic_load(&t->luns[j].lu->offline))
+				sb_printf(&b, "\toffline %llu\n",
+				          (unsigned long long)t->luns[j].lun);
+		}
 		for (j = 0; j < t->nacl; j++)
 			sb_printf(&b, "\tacl %s\n", t->acl[j]);
 		sb_chap(&b, "\t", "chap", &t->chap, with_secrets);
 		sb_chap(&b, "\t", "mutual-chap", &t->chap_mutual, with_secrets);
+		sb_algs(&b, "\t", "chap-algorithms", &t->chap);
 	}
 	if (b.oom) {
 		free(b.p);
@@ -1039,25 +1658,33 @@ struct admin_cmd {
 	const char *name;
 	json_t *(*fn)(struct tgt_daemon *d, json_t *args);
 	bool changes; /* saved to the -c file afterwards */
+	/* Runs without objs_lock: waits for the reactor threads (threads_call),
+	 * takes the write lock itself for what they read. */
+	bool unlocked;
 };
 
 static const struct admin_cmd admin_cmds[] = {
-        {"target.add", cmd_target_add, true},
-        {"target.remove", cmd_target_remove, true},
-        {"target.list", cmd_target_list, false},
-        {"lun.add", cmd_lun_add, true},
-        {"lun.remove", cmd_lun_remove, true},
-        {"lun.list", cmd_lun_list, false},
-        {"acl.add", cmd_acl_add, true},
-        {"acl.remove", cmd_acl_remove, true},
-        {"acl.list", cmd_acl_list, false},
-        {"auth.set", cmd_auth_set, true},
-        {"portal.list", cmd_portal_list, false},
-        {"session.list", cmd_session_list, false},
-        {"session.drop", cmd_session_drop, false},
-        {"stats", cmd_stats, false},
-        {"config.show", cmd_config_show, false},
-        {"config.save", cmd_config_save, false},
+        {"target.add", cmd_target_add, true, false},
+        {"target.remove", cmd_target_remove, true, false},
+        {"target.list", cmd_target_list, false, false},
+        {"lun.add", cmd_lun_add, true, false},
+        {"lun.remove", cmd_lun_remove, true, false},
+        {"lun.list", cmd_lun_list, false, false},
+        {"lun.resize", cmd_lun_resize, true, true},
+        {"lun.offline", cmd_lun_offline, true, true},
+        {"lun.online", cmd_lun_online, true, true},
+        {"acl.add", cmd_acl_add, true, false},
+        {"acl.remove", cmd_acl_remove, true, false},
+        {"acl.list", cmd_acl_list, false, false},
+        {"auth.set", cmd_auth_set, true, false},
+        {"portal.add", cmd_portal_add, true, true},
+        {"portal.remove", cmd_portal_remove, true, true},
+        {"portal.list", cmd_portal_list, false, false},
+        {"session.list", cmd_session_list, false, false},
+        {"session.drop", cmd_session_drop, false, false},
+        {"stats", cmd_stats, false, false},
+        {"config.show", cmd_config_show, false, false},
+        {"config.save", cmd_config_save, false, false},
 };
 
 static char *reply_error(const char *code, const char *msg)
@@ -1108,8 +1735,13 @@ char *tgt_admin_exec(struct tgt_daemon *d, const char *req, size_t len)
 
 		a->code = ERR_INTERNAL;
 		snprintf(a->err, sizeof(a->err), "out of memory");
-		pthread_rwlock_wrlock(&d->objs_lock);
-		result = c->fn(d, args ? args : empty);
+		if (c->unlocked) {
+			result = c->fn(d, args ? args : empty);
+			pthread_rwlock_wrlock(&d->objs_lock);
+		} else {
+			pthread_rwlock_wrlock(&d->objs_lock);
+			result = c->fn(d, args ? args : empty);
+		}
 		/* Every change is saved at once, so a restart (or a crash)
 		 * finds what was running. The text is taken under the lock,
 		 * written after it: a reactor thread waiting to log someone

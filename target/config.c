@@ -44,6 +44,7 @@ void tgt_config_init(struct tgt_config *cfg)
 	cfg->log_dest = TGT_LOG_STDERR;
 }
 
+/* User and secret only: the accepted algorithms stay (chap_free_all). */
 static void chap_free(struct tgt_cfg_chap *c)
 {
 	free(c->user);
@@ -53,6 +54,13 @@ static void chap_free(struct tgt_cfg_chap *c)
 		free(c->secret);
 	}
 	c->user = c->secret = NULL;
+}
+
+static void chap_free_all(struct tgt_cfg_chap *c)
+{
+	chap_free(c);
+	free(c->algs);
+	c->algs = NULL;
 }
 
 void tgt_config_free(struct tgt_config *cfg)
@@ -73,14 +81,14 @@ void tgt_config_free(struct tgt_config *cfg)
 		for (j = 0; j < t->nacl; j++)
 			free(t->acl[j]);
 		free(t->acl);
-		chap_free(&t->chap);
-		chap_free(&t->chap_mutual);
+		chap_free_all(&t->chap);
+		chap_free_all(&t->chap_mutual);
 	}
 	free(cfg->targets);
 	free(cfg->transport);
 	free(cfg->config_file);
 	free(cfg->control);
-	chap_free(&cfg->discovery_chap);
+	chap_free_all(&cfg->discovery_chap);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -314,6 +322,7 @@ static int add_lun(struct tgt_config *cfg, long long number, const char *spec, c
 		return -ENOMEM;
 	t->luns = nl;
 	nl[t->nluns].lun = lun;
+	nl[t->nluns].offline = false;
 	nl[t->nluns].spec = strdup(spec);
 	if (!nl[t->nluns].spec)
 		return -ENOMEM;
@@ -389,6 +398,97 @@ static int parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
+/* CHAP_A numbers (lib/chap.h) and the names this configuration uses. */
+static const struct {
+	const char *name;
+	int num;
+} chap_algs[] = {
+        {"md5", 5},
+        {"sha1", 6},
+        {"sha256", 7},
+        {"sha3-256", 8},
+};
+#define CHAP_ALGS_N (sizeof(chap_algs) / sizeof(chap_algs[0]))
+
+int tgt_config_parse_chap_algs(const char *s, char **out)
+{
+	bool seen[CHAP_ALGS_N] = {false};
+	char buf[64];
+	size_t i, len = 0;
+	const char *item = s;
+
+	*out = NULL;
+	if (!s || !*s)
+		return -EINVAL;
+	while (*item) {
+		size_t n = strcspn(item, ",");
+		bool found = false;
+
+		if (n == 0 || n >= 16)
+			return -EINVAL;
+		for (i = 0; i < CHAP_ALGS_N; i++) {
+			char num[4];
+
+			snprintf(num, sizeof(num), "%d", chap_algs[i].num);
+			if ((strlen(chap_algs[i].name) == n &&
+			     !strncasecmp(item, chap_algs[i].name, n)) ||
+			    (strlen(num) == n && !strncmp(item, num, n))) {
+				seen[i] = true;
+				found = true;
+			}
+		}
+		if (!found)
+			return -EINVAL;
+		item += n;
+		if (*item == ',' && !*++item)
+			return -EINVAL;
+	}
+	for (i = 0; i < CHAP_ALGS_N; i++)
+		if (seen[i])
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d",
+			                        len ? "," : "", chap_algs[i].num);
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
+}
+
+void tgt_config_chap_alg_names(const char *algs, char *buf, size_t len)
+{
+	size_t i, off = 0;
+	const char *p;
+
+	if (len)
+		buf[0] = '\0';
+	for (p = algs; p && *p && off < len;) {
+		long v = strtol(p, NULL, 10);
+
+		for (i = 0; i < CHAP_ALGS_N; i++)
+			if (chap_algs[i].num == v)
+				off += (size_t)snprintf(buf + off, len - off, "%s%s",
+				                        off ? "," : "", chap_algs[i].name);
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+}
+
+static int set_chap_algs(struct tgt_cfg_chap *c, const char *list, char *err, size_t errlen,
+                         const char *where)
+{
+	char *algs;
+	int rc = tgt_config_parse_chap_algs(list, &algs);
+
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc)
+		return errf(err, errlen,
+		            "%sbad CHAP algorithm list '%s' (md5, sha1, sha256, sha3-256, "
+		            "comma separated)",
+		            where, list);
+	free(c->algs);
+	c->algs = algs;
+	return 0;
+}
+
 /*
  * Settings shared by the command line and the file: name (without "--"),
  * its value, where (a "FILE:LINE: " prefix or ""). Returns 1 when the name is
@@ -446,6 +546,15 @@ static int apply_common(struct tgt_config *cfg, const char *name, const char *va
 	}
 	if (!strcmp(name, "acl"))
 		return add_acl(cfg, val, err, errlen, where);
+	if (!strcmp(name, "discovery-chap-algorithms"))
+		return set_chap_algs(&cfg->discovery_chap, val, err, errlen, where);
+	if (!strcmp(name, "chap-algorithms")) {
+		t = last_target(cfg);
+		if (!t)
+			return errf(err, errlen, "%schap-algorithms comes before any target",
+			            where);
+		return set_chap_algs(&t->chap, val, err, errlen, where);
+	}
 	if (!strcmp(name, "alias")) {
 		t = last_target(cfg);
 		if (!t)
@@ -539,8 +648,19 @@ static int want_args(int ntok, int min, int max, char **tok, char *err, size_t e
 static bool one_arg_directive(const char *d)
 {
 	static const char *const names[] = {
-	        "listen",      "target",    "transport", "threads", "queue-depth", "nop-interval",
-	        "nop-timeout", "log-level", "acl",       "alias",   "tpgt",
+	        "listen",
+	        "target",
+	        "transport",
+	        "threads",
+	        "queue-depth",
+	        "nop-interval",
+	        "nop-timeout",
+	        "log-level",
+	        "acl",
+	        "alias",
+	        "tpgt",
+	        "chap-algorithms",
+	        "discovery-chap-algorithms",
 	};
 	size_t i;
 
@@ -593,6 +713,27 @@ static int apply_line(struct tgt_config *cfg, char **tok, int ntok, char *err, s
 			cfg->log_dest = b ? TGT_LOG_SYSLOG : TGT_LOG_STDERR;
 		else
 			cfg->foreground = b;
+		return 0;
+	}
+	if (!strcmp(d, "offline")) {
+		struct tgt_cfg_target *t = last_target(cfg);
+		size_t i;
+
+		if ((rc = want_args(ntok, 1, 1, tok, err, errlen, where)))
+			return rc;
+		if (!t)
+			return errf(err, errlen, "%soffline comes before any target", where);
+		if (parse_uint(tok[1], 0, TGT_LUN_MAX, &v))
+			return errf(err, errlen, "%sLUN number must be from 0 to %d, not '%s'",
+			            where, TGT_LUN_MAX, tok[1]);
+		for (i = 0; i < t->nluns; i++)
+			if (t->luns[i].lun == v)
+				break;
+		if (i == t->nluns)
+			return errf(err, errlen,
+			            "%soffline %llu: target '%s' has no such LUN (yet)", where, v,
+			            t->name);
+		t->luns[i].offline = true;
 		return 0;
 	}
 	if (!strcmp(d, "include") || !strcmp(d, "config"))
@@ -696,6 +837,8 @@ enum {
 	OPT_MUTUAL_CHAP,
 	OPT_DISCOVERY_CHAP,
 	OPT_CONTROL,
+	OPT_CHAP_ALGORITHMS,
+	OPT_DISCOVERY_CHAP_ALGORITHMS,
 };
 
 static const struct option long_opts[] = {
@@ -718,6 +861,8 @@ static const struct option long_opts[] = {
         {"mutual-chap", required_argument, NULL, OPT_MUTUAL_CHAP},
         {"discovery-chap", required_argument, NULL, OPT_DISCOVERY_CHAP},
         {"control", required_argument, NULL, OPT_CONTROL},
+        {"chap-algorithms", required_argument, NULL, OPT_CHAP_ALGORITHMS},
+        {"discovery-chap-algorithms", required_argument, NULL, OPT_DISCOVERY_CHAP_ALGORITHMS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -847,12 +992,16 @@ void tgt_config_usage(FILE *out, const char *prog)
 	        "      --chap USER%%SECRET   CHAP required by the last target\n"
 	        "      --mutual-chap USER%%SECRET  target's answer for mutual CHAP\n"
 	        "      --discovery-chap USER%%SECRET  CHAP required for discovery\n"
+	        "      --chap-algorithms LIST  CHAP_A the last target accepts (md5,sha1,\n"
+	        "                           sha256,sha3-256; default all)\n"
+	        "      --discovery-chap-algorithms LIST  the same, for discovery\n"
 	        "      --transport NAME     transport backend (tcp, uring, ...)\n"
 	        "      --threads N          reactor threads (1)\n"
 	        "      --queue-depth N      commands in flight per session (128)\n"
 	        "      --nop-interval SEC   NOP-In ping after SEC idle (0: never)\n"
 	        "      --nop-timeout SEC    drop a connection whose ping is unanswered (15)\n"
-"      --control PATH       control socket for xtgtadm(8) (/run/xiscsi/xtgtd.sock,\n"
+	        "      --control PATH       control socket for xtgtadm(8) "
+	        "(/run/xiscsi/xtgtd.sock,\n"
 	        "                           or $XTGTD_CONTROL; none: no control socket)\n"
 	        "  -f, --foreground         do not detach; log to stderr\n"
 	        "      --log-level LEVEL    err, warning, notice, info (default), debug\n"

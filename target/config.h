@@ -39,12 +39,16 @@ struct tgt_cfg_portal {
 
 struct tgt_cfg_lun {
 	uint32_t lun;
-	char *spec; /* backing store spec, parsed by target/lu.h */
+	char *spec;   /* backing store spec, parsed by target/lu.h */
+	bool offline; /* "offline N": starts NOT READY (xtgtadm lun offline) */
 };
 
 struct tgt_cfg_chap {
 	char *user; /* NULL: no CHAP */
 	char *secret;
+	/* Accepted CHAP_A numbers, "7,8" (RFC 7143 12.1.3); NULL: all four
+	 * (MD5, SHA-1, SHA-256, SHA3-256). Kept when user and secret change. */
+	char *algs;
 };
 
 struct tgt_cfg_target {
@@ -111,6 +115,15 @@ int tgt_config_parse_size(const char *s, uint64_t *out);
 
 /* Log level by name (err, warning, notice, info, debug) or number 3..7. */
 int tgt_config_parse_log_level(const char *s, int *level);
+
+/*
+ * A CHAP algorithm list as people write it ("sha256,sha3-256", names md5,
+ * sha1, sha256, sha3-256 or their CHAP_A numbers 5..8) into CHAP_A numbers
+ * ("7,8", malloc'ed, duplicates dropped). 0, -EINVAL or -ENOMEM.
+ */
+int tgt_config_parse_chap_algs(const char *s, char **out);
+/* The names of a CHAP_A number list ("7,8" -> "sha256,sha3-256") into buf. */
+void tgt_config_chap_alg_names(const char *algs, char *buf, size_t len);
 
 /* Usage text for --help. */
 void tgt_config_usage(FILE *out, const char *prog);

@@ -28,7 +28,102 @@ struct tgt_login {
 	struct tgt_conn *c;
 	struct tgt_session *sess;        /* made by the session callback */
 	char initiator[XI_NAME_MAX + 1]; /* as the initiator named itself, for logs */
+	/* CHAP_A numbers the target (or discovery) accepts, set by
+	 * cb_authorize before the CHAP exchange; the SM points at it. */
+	char chap_algs[32];
+	/* Failed logins from this address: the first answer waits (below). */
+	uint64_t hold_ms;
+	bool answered;
+	struct xt_timer hold;
+	struct tgt_tx *held;
+	uint32_t held_len;
 };
+
+/*
+ * Repeated failed logins from one address are slowed down (issue 9): from
+ * the LOGIN_FAIL_FREE-th failure on, the first answer to every new login
+ * from that address waits 1 s, doubling per failure up to LOGIN_HOLD_MAX_MS,
+ * so guessing CHAP secrets costs time. A successful login, or
+ * LOGIN_FAIL_FORGET_MS without failure, clears the address. The table is
+ * small and shared by the reactor threads; the oldest entry is reused.
+ */
+#define LOGIN_FAIL_SLOTS     64
+#define LOGIN_FAIL_FREE      3
+#define LOGIN_HOLD_MAX_MS    16000
+#define LOGIN_FAIL_FORGET_MS 600000
+
+static struct {
+	char host[XT_ADDRSTRLEN];
+	unsigned fails;
+	uint64_t last_ms;
+} login_fails[LOGIN_FAIL_SLOTS];
+static pthread_mutex_t login_fails_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The peer's address without its port ("1.2.3.4", "[::1]"). */
+static void peer_host(const struct tgt_conn *c, char *host, size_t len)
+{
+	char *colon;
+
+	snprintf(host, len, "%s", c->peer);
+	colon = strrchr(host, ':');
+	if (colon && (host[0] != '[' || colon[-1] == ']'))
+		*colon = '\0';
+}
+
+/* fail: count a failure; otherwise forget the address. */
+static void login_fail_note(const struct tgt_conn *c, bool fail, uint64_t now)
+{
+	char host[XT_ADDRSTRLEN];
+	int i, slot = -1, oldest = 0;
+
+	peer_host(c, host, sizeof(host));
+	pthread_mutex_lock(&login_fails_lock);
+	for (i = 0; i < LOGIN_FAIL_SLOTS; i++) {
+		if (login_fails[i].fails && !strcmp(login_fails[i].host, host))
+			slot = i;
+		if (login_fails[i].last_ms < login_fails[oldest].last_ms)
+			oldest = i;
+	}
+	if (!fail) {
+		if (slot >= 0)
+			login_fails[slot].fails = 0;
+	} else {
+		if (slot < 0) {
+			slot = oldest;
+			snprintf(login_fails[slot].host, sizeof(login_fails[slot].host), "%s",
+			         host);
+			login_fails[slot].fails = 0;
+		} else if (now - login_fails[slot].last_ms > LOGIN_FAIL_FORGET_MS) {
+			login_fails[slot].fails = 0;
+		}
+		login_fails[slot].fails++;
+		login_fails[slot].last_ms = now;
+	}
+	pthread_mutex_unlock(&login_fails_lock);
+}
+
+static uint64_t login_hold_ms(const struct tgt_conn *c, uint64_t now)
+{
+	char host[XT_ADDRSTRLEN];
+	uint64_t ms = 0;
+	int i;
+
+	peer_host(c, host, sizeof(host));
+	pthread_mutex_lock(&login_fails_lock);
+	for (i = 0; i < LOGIN_FAIL_SLOTS; i++) {
+		unsigned n = login_fails[i].fails;
+
+		if (!n || strcmp(login_fails[i].host, host) ||
+		    now - login_fails[i].last_ms > LOGIN_FAIL_FORGET_MS || n < LOGIN_FAIL_FREE)
+			continue;
+		ms = n - LOGIN_FAIL_FREE >= 5 ? LOGIN_HOLD_MAX_MS
+		                              : 1000ull << (n - LOGIN_FAIL_FREE);
+		if (ms > LOGIN_HOLD_MAX_MS)
+			ms = LOGIN_HOLD_MAX_MS;
+	}
+	pthread_mutex_unlock(&login_fails_lock);
+	return ms;
+}
 
 static int chap_copy(const struct tgt_cfg_chap *ch, const char *user, char *name, size_t name_cap,
                      uint8_t *secret, size_t *secret_len)
@@ -69,7 +164,12 @@ static int cb_authorize(void *ctx, const char *target_name, const char *initiato
 
 	snprintf(l->initiator, sizeof(l->initiator), "%s", initiator_name);
 	if (type == XI_SESSION_DISCOVERY) {
+		pthread_rwlock_rdlock(&d->objs_lock);
 		*auth = auth_flags(&d->cfg->discovery_chap, NULL);
+		if (d->cfg->discovery_chap.algs)
+			snprintf(l->chap_algs, sizeof(l->chap_algs), "%s",
+			         d->cfg->discovery_chap.algs);
+		pthread_rwlock_unlock(&d->objs_lock);
 		return 0;
 	}
 	pthread_rwlock_rdlock(&d->objs_lock);
@@ -83,6 +183,8 @@ static int cb_authorize(void *ctx, const char *target_name, const char *initiato
 		rc = -EACCES;
 	} else {
 		*auth = auth_flags(&t->chap, &t->chap_mutual);
+		if (t->chap.algs)
+			snprintf(l->chap_algs, sizeof(l->chap_algs), "%s", t->chap.algs);
 	}
 	pthread_rwlock_unlock(&d->objs_lock);
 	if (rc)
@@ -218,6 +320,9 @@ static int login_start(struct tgt_conn *c)
 	if (!l)
 		return -ENOMEM;
 	l->c = c;
+	/* All four until cb_authorize knows the target (lib/chap.h numbers). */
+	snprintf(l->chap_algs, sizeof(l->chap_algs), "5,6,7,8");
+	l->hold_ms = login_hold_ms(c, c->th->g->now_ms);
 	memset(&cfg, 0, sizeof(cfg));
 	params_init(&cfg.local);
 	cfg.local.max_recv_dsl = TGT_MAX_RECV_DSL;
@@ -240,6 +345,7 @@ static int login_start(struct tgt_conn *c)
 	cfg.header_digests = "None,CRC32C";
 	cfg.data_digests = "None,CRC32C";
 	cfg.cmdsn_window = c->th->d->cfg->queue_depth;
+	cfg.chap_algs = l->chap_algs;
 	cfg.initial_statsn = 1;
 	cfg.ops = &login_ops;
 	cfg.ctx = l;
@@ -258,6 +364,13 @@ void tgt_login_free(struct tgt_conn *c)
 
 	if (!l)
 		return;
+	xt_timer_cancel(&l->hold);
+	if (l->held) {
+		free(l->held->data);
+		l->held->data = NULL;
+		l->held->next = c->tx_free;
+		c->tx_free = l->held;
+	}
 	login_tgt_free(l->sm);
 	if (l->sess && c->sess != l->sess)
 		tgt_session_free(l->sess);
@@ -284,6 +397,55 @@ static int send_login_pdu(struct tgt_conn *c, const struct login_pdu *out)
 		memcpy(tx->data, out->data, out->data_len);
 	}
 	return tgt_tx_send(c, tx, tx->data, out->data_len);
+}
+
+static void hold_done(struct xt_timer *tm, void *arg)
+{
+	struct tgt_login *l = arg;
+	struct tgt_conn *c = l->c;
+	struct tgt_tx *tx = l->held;
+
+	(void)tm;
+	l->held = NULL;
+	if (c->closing) {
+		free(tx->data);
+		tx->data = NULL;
+		tx->next = c->tx_free;
+		c->tx_free = tx;
+		return;
+	}
+	if (tgt_tx_send(c, tx, tx->data, l->held_len)) {
+		tgt_conn_close(c, "login failed (internal error)");
+		return;
+	}
+	xt_conn_resume_recv(c->xc);
+}
+
+/* The first answer to a login from an address with failures behind it
+ * leaves after l->hold_ms; nothing more is read meanwhile. */
+static int hold_login_pdu(struct tgt_conn *c, const struct login_pdu *out)
+{
+	struct tgt_login *l = c->login;
+	struct tgt_tx *tx = tgt_tx_get(c);
+
+	if (!tx)
+		return -ENOMEM;
+	tx->bhs = out->bhs;
+	if (out->data_len) {
+		tx->data = malloc(out->data_len);
+		if (!tx->data) {
+			tx->next = c->tx_free;
+			c->tx_free = tx;
+			return -ENOMEM;
+		}
+		memcpy(tx->data, out->data, out->data_len);
+	}
+	l->held = tx;
+	l->held_len = out->data_len;
+	log_info("conn %s: earlier logins from this address failed; answering in %llu ms", c->peer,
+	         (unsigned long long)l->hold_ms);
+	xt_conn_pause_recv(c->xc);
+	return xt_timer_start(c->th->g, &l->hold, l->hold_ms, 0, hold_done, l);
 }
 
 static void apply_params(struct tgt_conn *c, const struct xi_params *p)
@@ -328,8 +490,13 @@ int tgt_login_pdu(struct tgt_conn *c, struct pdu_in *pdu)
 		return PDU_RX_STOP;
 	}
 	if (out.present) {
-		int src = send_login_pdu(c, &out);
+		int src;
 
+		if (rc == LOGIN_CONTINUE && l->hold_ms && !l->answered)
+			src = hold_login_pdu(c, &out);
+		else
+			src = send_login_pdu(c, &out);
+		l->answered = true;
 		if (src)
 			return src;
 	}
@@ -337,6 +504,11 @@ int tgt_login_pdu(struct tgt_conn *c, struct pdu_in *pdu)
 		return 0;
 	if (rc == LOGIN_FAILED) {
 		uint16_t st = login_tgt_status(l->sm);
+
+		/* Class 2 (initiator error): authentication, authorization,
+		 * no such target. Counted per address (login_fails). */
+		if (LOGIN_STATUS_CLASS_OF(st) == LOGIN_STATUS_CLASS_INITIATOR)
+			login_fail_note(c, true, c->th->g->now_ms);
 
 		log_info("conn %s: login of %s failed: %s (0x%04x)", c->peer,
 		         l->initiator[0] ? l->initiator : "(unnamed initiator)",
@@ -355,6 +527,7 @@ int tgt_login_pdu(struct tgt_conn *c, struct pdu_in *pdu)
 		tgt_conn_close(c, "login finished without a session");
 		return PDU_RX_STOP;
 	}
+	login_fail_note(c, false, c->th->g->now_ms);
 	c->cid = info->cid;
 	c->statsn = info->statsn;
 	c->sess->params = *login_tgt_params(l->sm);

@@ -83,7 +83,9 @@ static int lun_cmp(const void *a, const void *b)
 
 static int chap_dup(struct tgt_cfg_chap *dst, const struct tgt_cfg_chap *src)
 {
-	dst->user = dst->secret = NULL;
+	dst->user = dst->secret = dst->algs = NULL;
+	if (src->algs && !(dst->algs = strdup(src->algs)))
+		return -ENOMEM;
 	if (!src->user)
 		return 0;
 	dst->user = strdup(src->user);
@@ -144,6 +146,7 @@ int tgt_targets_build(struct tgt_daemon *d, char *err, size_t errlen)
 			}
 			l->lun = ct->luns[j].lun;
 			l->spec = strdup(ct->luns[j].spec);
+			atomic_store(&l->lu->offline, ct->luns[j].offline);
 			t->nluns++;
 			if (!l->spec)
 				return -ENOMEM;
@@ -159,6 +162,7 @@ static void chap_clear(struct tgt_cfg_chap *c)
 		explicit_bzero(c->secret, strlen(c->secret));
 	free(c->secret);
 	free(c->user);
+	free(c->algs);
 }
 
 void tgt_targets_free(struct tgt_daemon *d)
@@ -187,47 +191,61 @@ void tgt_targets_free(struct tgt_daemon *d)
 	d->ntargets = 0;
 }
 
+int tgt_portal_init(struct tgt_daemon *d, struct tgt_portal *p, const char *host, uint16_t port,
+                    uint16_t tpgt, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char a[XT_ADDRSTRLEN];
+
+	memset(p, 0, sizeof(*p));
+	p->d = d;
+	p->port = port;
+	p->tpgt = tpgt;
+	if (xt_addr_parse(host, port, &ss, &len)) {
+		snprintf(err, errlen, "listen address '%s' is not a numeric IPv4 or IPv6 address",
+		         host);
+		return -EINVAL;
+	}
+	p->host = strdup(host);
+	p->listeners = calloc(d->nthreads, sizeof(*p->listeners));
+	if (!p->host || !p->listeners) {
+		free(p->host);
+		free(p->listeners);
+		p->host = NULL;
+		p->listeners = NULL;
+		return -ENOMEM;
+	}
+	/* xt_addr_parse of a bare host keeps our port; normalize it. */
+	xt_addr_format((struct sockaddr *)&ss, a, sizeof(a));
+	snprintf(p->text, sizeof(p->text), "%s,%u", a, p->tpgt);
+	return 0;
+}
+
 int tgt_portals_build(struct tgt_daemon *d, char *err, size_t errlen)
 {
 	const struct tgt_config *cfg = d->cfg;
 	size_t i;
+	int rc;
 
-	d->portals = calloc(cfg->nportals, sizeof(*d->portals));
+	d->portals = calloc(cfg->nportals ? cfg->nportals : 1, sizeof(*d->portals));
 	if (!d->portals)
 		return -ENOMEM;
 	for (i = 0; i < cfg->nportals; i++) {
-		struct tgt_portal *p = &d->portals[i];
-		struct sockaddr_storage ss;
-		socklen_t len;
-		char a[XT_ADDRSTRLEN];
-
+		rc = tgt_portal_init(d, &d->portals[i], cfg->portals[i].host, cfg->portals[i].port,
+		                     cfg->portals[i].tpgt, err, errlen);
+		if (rc)
+			return rc;
 		d->nportals++;
-		p->d = d;
-		p->port = cfg->portals[i].port;
-		p->tpgt = cfg->portals[i].tpgt;
-		p->host = strdup(cfg->portals[i].host);
-		p->listeners = calloc(d->nthreads, sizeof(*p->listeners));
-		if (!p->host || !p->listeners)
-			return -ENOMEM;
-		if (xt_addr_parse(p->host, p->port, &ss, &len)) {
-			snprintf(err, errlen,
-			         "listen address '%s' is not a numeric IPv4 or IPv6 address",
-			         p->host);
-			return -EINVAL;
-		}
-		/* xt_addr_parse of a bare host keeps our port; normalize it. */
-		xt_addr_format((struct sockaddr *)&ss, a, sizeof(a));
-		snprintf(p->text, sizeof(p->text), "%s,%u", a, p->tpgt);
 	}
 	return 0;
 }
 
-int tgt_portals_listen(struct tgt_daemon *d, char *err, size_t errlen)
+int tgt_portal_listen_thread(struct tgt_portal *p, struct tgt_thread *th)
 {
 	struct xt_listen_opts lo;
-	size_t i;
-	unsigned t;
-	int rc;
+	struct sockaddr_storage ss;
+	socklen_t len;
 
 	memset(&lo, 0, sizeof(lo));
 	lo.opts_size = sizeof(lo);
@@ -235,20 +253,33 @@ int tgt_portals_listen(struct tgt_daemon *d, char *err, size_t errlen)
 	 * connections among them, and no connection ever changes thread. */
 	lo.flags = XT_LISTEN_REUSEPORT;
 	lo.conn.opts_size = sizeof(lo.conn);
+	if (xt_addr_parse(p->host, p->port, &ss, &len))
+		return -EINVAL;
+	if (ss.ss_family == AF_INET6)
+		lo.flags |= XT_LISTEN_V6ONLY;
+	return xt_listen(th->g, (struct sockaddr *)&ss, len, &lo, tgt_conn_accept, p,
+	                 &p->listeners[th->idx]);
+}
+
+void tgt_portal_close_thread(struct tgt_portal *p, struct tgt_thread *th)
+{
+	if (p->listeners && p->listeners[th->idx]) {
+		xt_listener_close(p->listeners[th->idx]);
+		p->listeners[th->idx] = NULL;
+	}
+}
+
+int tgt_portals_listen(struct tgt_daemon *d, char *err, size_t errlen)
+{
+	size_t i;
+	unsigned t;
+	int rc;
+
 	for (i = 0; i < d->nportals; i++) {
 		struct tgt_portal *p = &d->portals[i];
-		struct sockaddr_storage ss;
-		socklen_t len;
 
-		if (xt_addr_parse(p->host, p->port, &ss, &len))
-			return -EINVAL;
-		if (ss.ss_family == AF_INET6)
-			lo.flags |= XT_LISTEN_V6ONLY;
-		else
-			lo.flags &= ~XT_LISTEN_V6ONLY;
 		for (t = 0; t < d->nthreads; t++) {
-			rc = xt_listen(d->threads[t].g, (struct sockaddr *)&ss, len, &lo,
-			               tgt_conn_accept, p, &p->listeners[t]);
+			rc = tgt_portal_listen_thread(p, &d->threads[t]);
 			if (rc) {
 				snprintf(err, errlen, "cannot listen on %s: %s", p->text,
 				         strerror(-rc));
@@ -264,12 +295,8 @@ void tgt_portals_close_thread(struct tgt_thread *th)
 	struct tgt_daemon *d = th->d;
 	size_t i;
 
-	for (i = 0; i < d->nportals; i++) {
-		if (d->portals[i].listeners && d->portals[i].listeners[th->idx]) {
-			xt_listener_close(d->portals[i].listeners[th->idx]);
-			d->portals[i].listeners[th->idx] = NULL;
-		}
-	}
+	for (i = 0; i < d->nportals; i++)
+		tgt_portal_close_thread(&d->portals[i], th);
 }
 
 void tgt_portals_free(struct tgt_daemon *d)

@@ -13,6 +13,15 @@
 int tgt_targets_build(struct tgt_daemon *d, char *err, size_t errlen);
 void tgt_targets_free(struct tgt_daemon *d);
 
+/* Fill p for host:port in portal group tpgt (a numeric address), with no
+ * listener yet. Errors are described in err. */
+int tgt_portal_init(struct tgt_daemon *d, struct tgt_portal *p, const char *host, uint16_t port,
+                    uint16_t tpgt, char *err, size_t errlen);
+/* Listen on p from th's group; runs on th's thread (or before it starts). */
+int tgt_portal_listen_thread(struct tgt_portal *p, struct tgt_thread *th);
+/* Stop accepting on p's listener of th; runs on th's thread. */
+void tgt_portal_close_thread(struct tgt_portal *p, struct tgt_thread *th);
+
 /* Resolve the portals (numeric addresses); no socket yet. */
 int tgt_portals_build(struct tgt_daemon *d, char *err, size_t errlen);
 /* Listen on every portal from every thread's group (SO_REUSEPORT spreads

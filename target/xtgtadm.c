@@ -34,7 +34,10 @@ struct opts {
 	bool if_exists;
 	bool force;
 	bool secrets;
+	bool drop_sessions;
 	const char *alias;
+	const char *transport;
+	const char *algorithms;
 	const char *tpgt;
 	const char *mutual_user, *mutual_secret;
 	const char *pos[ARGS_MAX];
@@ -54,11 +57,18 @@ static void usage(FILE *out)
 	        "file:/path,size=10G,ro\n"
 	        "  lun remove IQN N [--force]         --force drops the target's sessions\n"
 	        "  lun list IQN\n"
+	        "  lun resize IQN N SIZE              grow to SIZE (4G, 8192M, bytes)\n"
+	        "  lun offline IQN N                  NOT READY until online; waits for\n"
+	        "                                     the commands in flight\n"
+	        "  lun online IQN N\n"
 	        "  acl add IQN INITIATOR              first entry closes the target to others\n"
 	        "  acl remove IQN INITIATOR\n"
 	        "  acl list IQN\n"
 	        "  auth set IQN|discovery none\n"
 	        "  auth set IQN|discovery chap USER SECRET [--mutual USER SECRET]\n"
+	        "           [--algorithms md5,sha1,sha256,sha3-256]  (default: all four)\n"
+	        "  portal add ADDR[:PORT] [--tpgt N] [--transport T]\n"
+	        "  portal remove ADDR[:PORT] [--drop-sessions]\n"
 	        "  portal list\n"
 	        "  session list\n"
 	        "  session drop TSIH\n"
@@ -117,6 +127,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->force = true;
 		} else if (!strcmp(a, "--secrets")) {
 			o->secrets = true;
+		} else if (!strcmp(a, "--drop-sessions")) {
+			o->drop_sessions = true;
+		} else if (!strcmp(a, "--transport") || !strcmp(a, "--algorithms")) {
+			if (!has_next)
+				return usage_error("option '%s' needs a value", a);
+			if (a[2] == 't')
+				o->transport = argv[++i];
+			else
+				o->algorithms = argv[++i];
 		} else if (!strcmp(a, "--alias")) {
 			if (!has_next)
 				return usage_error("option '%s' needs a value", a);
@@ -220,6 +239,33 @@ static json_t *build_request(const struct opts *o, const char **cmd_out, int *st
 		json_object_set_new(args, "lun", json_integer(n));
 		if (cmd[4] == 'a')
 			json_object_set_new(args, "spec", json_string(o->pos[4]));
+	} else if (!strcmp(cmd, "lun.resize") || !strcmp(cmd, "lun.offline") ||
+	           !strcmp(cmd, "lun.online")) {
+		WANT(cmd[4] == 'r' ? 3 : 2);
+		json_object_set_new(args, "target", json_string(o->pos[2]));
+		if (parse_number(o->pos[3], 16383, &n)) {
+			usage_error("LUN number must be from 0 to 16383, not '%s'", o->pos[3]);
+			goto bad;
+		}
+		json_object_set_new(args, "lun", json_integer(n));
+		/* The daemon reads the size (K, M, G, T suffixes). */
+		if (cmd[4] == 'r')
+			json_object_set_new(args, "size", json_string(o->pos[4]));
+	} else if (!strcmp(cmd, "portal.add") || !strcmp(cmd, "portal.remove")) {
+		WANT(1);
+		json_object_set_new(args, "address", json_string(o->pos[2]));
+		if (o->transport)
+			json_object_set_new(args, "transport", json_string(o->transport));
+		if (o->tpgt) {
+			if (parse_number(o->tpgt, 65535, &n) || !n) {
+				usage_error("--tpgt wants a number from 1 to 65535, not '%s'",
+				            o->tpgt);
+				goto bad;
+			}
+			json_object_set_new(args, "tpgt", json_integer(n));
+		}
+		if (o->drop_sessions)
+			json_object_set_new(args, "drop_sessions", json_true());
 	} else if (!strcmp(cmd, "acl.add") || !strcmp(cmd, "acl.remove")) {
 		WANT(2);
 		json_object_set_new(args, "target", json_string(o->pos[2]));
@@ -241,6 +287,8 @@ static json_t *build_request(const struct opts *o, const char **cmd_out, int *st
 				json_object_set_new(args, "mutual_secret",
 				                    json_string(o->mutual_secret));
 			}
+			if (o->algorithms)
+				json_object_set_new(args, "algorithms", json_string(o->algorithms));
 		} else {
 			WANT(2);
 		}
@@ -427,12 +475,14 @@ static void print_luns(json_t *r)
 	json_t *l;
 	char sz[32];
 
-	printf("%5s %10s %6s %3s  %s\n", "LUN", "SIZE", "BLOCK", "RO", "SPEC");
+	printf("%5s %10s %6s %3s %-7s  %s\n", "LUN", "SIZE", "BLOCK", "RO", "STATE", "SPEC");
 	json_array_foreach(r, i, l)
 	{
 		human_size(int_of(l, "size"), sz, sizeof(sz));
-		printf("%5lld %10s %6lld %3s  %s\n", int_of(l, "lun"), sz, int_of(l, "block_size"),
+		printf("%5lld %10s %6lld %3s %-7s  %s\n", int_of(l, "lun"), sz,
+		       int_of(l, "block_size"),
 		       json_is_true(json_object_get(l, "readonly")) ? "yes" : "no",
+		       json_is_true(json_object_get(l, "offline")) ? "offline" : "online",
 		       str_or(l, "spec", "?"));
 	}
 }
@@ -472,9 +522,9 @@ static void print_result(const char *cmd, json_t *r)
 			printf("(empty: every initiator may log in)\n");
 		json_array_foreach(r, i, v) printf("%s\n", json_string_value(v));
 	} else if (!strcmp(cmd, "portal.list")) {
-		printf("%-40s %5s\n", "PORTAL", "TPGT");
-		json_array_foreach(r, i, v)
-		        printf("%-40s %5lld\n", str_or(v, "portal", "?"), int_of(v, "tpgt"));
+		printf("%-40s %5s  %s\n", "PORTAL", "TPGT", "TRANSPORT");
+		json_array_foreach(r, i, v) printf("%-40s %5lld  %s\n", str_or(v, "portal", "?"),
+		                                   int_of(v, "tpgt"), str_or(v, "transport", "?"));
 	} else if (!strcmp(cmd, "config.show")) {
 		fputs(str_or(r, "text", ""), stdout);
 	} else if (!strcmp(cmd, "config.save")) {
