@@ -33,9 +33,11 @@ initiator_xiscsi_io_LDADD = initiator/libxinbd.la initiator/libxiscsi.la -lm
 
 
 sbin_PROGRAMS += initiator/xiscsiadm
-initiator_xiscsiadm_SOURCES = initiator/xiscsiadm.c initiator/noderec.c initiator/noderec.h
+initiator_xiscsiadm_SOURCES = initiator/xiscsiadm.c initiator/xiscsiadm.h \
+	initiator/xiscsiadm_sess.c initiator/noderec.c initiator/noderec.h
+initiator_xiscsiadm_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 # Names and portals are checked with the protocol core's own rules.
-initiator_xiscsiadm_LDADD = initiator/libxiscsi.la lib/libxcore.la
+initiator_xiscsiadm_LDADD = initiator/libxiscsi.la lib/libxcore.la $(JANSSON_LIBS)
 
 include tests/integration/initiator.mk
 
@@ -55,3 +57,11 @@ tests_unit_test_ini_noderec_SOURCES = tests/unit/test_ini_noderec.c initiator/no
 tests_unit_test_ini_noderec_CFLAGS = $(XI_UNIT_CFLAGS)
 tests_unit_test_ini_noderec_LDADD = $(XI_UNIT_LDADD)
 endif
+
+# xiscsid: holds sessions for xiscsiadm, exports their LUNs over NBD.
+sbin_PROGRAMS += initiator/xiscsid
+initiator_xiscsid_SOURCES = initiator/xiscsid.c initiator/xiscsid.h initiator/xiscsid_ctl.c \
+	initiator/xiscsid_sess.c initiator/noderec.c initiator/noderec.h
+initiator_xiscsid_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+initiator_xiscsid_LDADD = initiator/libxinbd.la initiator/libxiscsi.la lib/libxcore.la \
+	$(JANSSON_LIBS)

@@ -36,6 +36,7 @@ static const struct key_def key_defs[] = {
         {"node.tpgt", K_FIXED, "", 0, 0, NULL},
         {"node.startup", K_CHOICE, "manual", 0, 0, "manual|automatic|onboot"},
         {"iface.transport_name", K_CHOICE, "tcp", 0, 0, "tcp|uring|xdp"},
+        {"iface.iscsi_ifacename", K_STR, "default", 0, 0, NULL},
         {"node.session.auth.authmethod", K_CHOICE, "None", 0, 0, "None|CHAP"},
         {"node.session.auth.username", K_STR, "", 0, 0, NULL},
         {"node.session.auth.password", K_SECRET, "", 0, 0, NULL},
@@ -621,6 +622,176 @@ int noderec_foreach_discovery(const char *root,
 			continue;
 		count++;
 		if (cb(host, port, arg))
+			break;
+	}
+	free_list(v, n);
+	return count;
+}
+
+bool noderec_iface_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= sizeof(((struct noderec_iface *)0)->name) || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+int noderec_iface_set(struct noderec_iface *f, const char *key, const char *value)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!strcmp(key, "iface.iscsi_ifacename"))
+		return -EPERM;
+	if (!strcmp(key, "iface.transport_name")) {
+		if (!choice_ok("tcp|uring|xdp", value))
+			return -EINVAL;
+		snprintf(f->transport, sizeof(f->transport), "%s", value);
+		for (char *p = f->transport; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		return 0;
+	}
+	if (!strcmp(key, "iface.net_ifacename")) {
+		/* An interface name as the kernel allows it (IFNAMSIZ, no '/'). */
+		if (strlen(value) >= sizeof(f->netdev) || strchr(value, '/') || !text_ok(value) ||
+		    strchr(value, ' '))
+			return -EINVAL;
+		snprintf(f->netdev, sizeof(f->netdev), "%s", value);
+		return 0;
+	}
+	if (!strcmp(key, "iface.queue")) {
+		if (!*value || *value == '-' || *value == '+')
+			return -EINVAL;
+		errno = 0;
+		v = strtoull(value, &end, 10);
+		if (errno || *end || v > 65535)
+			return -EINVAL;
+		f->queue = (uint32_t)v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void iface_default(struct noderec_iface *f, const char *name)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	strcpy(f->transport, "tcp");
+}
+
+int noderec_iface_load(const char *root, const char *name, struct noderec_iface *f)
+{
+	char path[4200], line[512];
+	FILE *in;
+	int err = 0;
+
+	if (!noderec_iface_name_ok(name))
+		return -EINVAL;
+	iface_default(f, name);
+	snprintf(path, sizeof(path), "%s/ifaces/%s", root, name);
+	in = fopen(path, "re");
+	if (!in)
+		return !strcmp(name, "default") ? 0 : -ENOENT;
+	while (fgets(line, sizeof(line), in)) {
+		char *eq;
+		int e;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		eq = strstr(line, " = ");
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (!strcmp(eq + 3, "<empty>"))
+			eq[3] = '\0';
+		e = noderec_iface_set(f, line, eq + 3);
+		if (e && e != -EPERM && e != -ENOENT) {
+			err = e;
+			break;
+		}
+	}
+	fclose(in);
+	return err;
+}
+
+void noderec_iface_print(const struct noderec_iface *f, FILE *out)
+{
+	fprintf(out, "iface.iscsi_ifacename = %s\n", f->name);
+	fprintf(out, "iface.transport_name = %s\n", f->transport);
+	fprintf(out, "iface.net_ifacename = %s\n", f->netdev[0] ? f->netdev : "<empty>");
+	fprintf(out, "iface.queue = %u\n", f->queue);
+}
+
+int noderec_iface_save(const char *root, const struct noderec_iface *f)
+{
+	char dir[4096], path[4200];
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *m;
+	int err;
+
+	if (!noderec_iface_name_ok(f->name))
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "%s/ifaces", root);
+	err = mkdirs(dir);
+	if (err)
+		return err;
+	m = open_memstream(&text, &tlen);
+	if (!m)
+		return -ENOMEM;
+	fprintf(m, "# BEGIN RECORD xiscsi\n");
+	noderec_iface_print(f, m);
+	fprintf(m, "# END RECORD\n");
+	if (fclose(m) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, f->name);
+	err = write_atomic(path, text);
+	free(text);
+	return err;
+}
+
+int noderec_iface_delete(const char *root, const char *name)
+{
+	char path[4200];
+
+	if (!noderec_iface_name_ok(name))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/ifaces/%s", root, name);
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+int noderec_iface_foreach(const char *root, int (*cb)(const struct noderec_iface *f, void *arg),
+                          void *arg)
+{
+	char path[4096];
+	char **v = NULL;
+	int n, count = 0;
+
+	snprintf(path, sizeof(path), "%s/ifaces", root);
+	n = list_dir(path, &v);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		struct noderec_iface f;
+		size_t l = strlen(v[i]);
+
+		if (l > 4 && !strcmp(v[i] + l - 4, ".tmp"))
+			continue;
+		if (noderec_iface_load(root, v[i], &f))
+			continue;
+		count++;
+		if (cb(&f, arg))
 			break;
 	}
 	free_list(v, n);

@@ -66,4 +66,31 @@ int noderec_delete_discovery(const char *root, const char *host, uint16_t port);
 int noderec_foreach_discovery(const char *root,
                               int (*cb)(const char *host, uint16_t port, void *arg), void *arg);
 
+/*
+ * Interfaces (-m iface), kept beside the node records as open-iscsi keeps
+ * them: ROOT/ifaces/NAME, "key = value" lines. An iface binds the sessions
+ * of the nodes that name it (iface.iscsi_ifacename) to a transport backend
+ * and, for xdp, a NIC queue. "default" always exists: the node's own
+ * iface.transport_name.
+ */
+struct noderec_iface {
+	char name[64];
+	char transport[8]; /* tcp, uring, xdp */
+	char netdev[16];   /* xdp: interface (IFNAMSIZ), "" for none */
+	uint32_t queue;    /* xdp: queue index on netdev */
+};
+
+/* Letters, digits, '.', '-', '_'; 1..63 characters. */
+bool noderec_iface_name_ok(const char *name);
+/* Keys: iface.transport_name, iface.net_ifacename, iface.queue. -ENOENT, -EINVAL, -EPERM. */
+int noderec_iface_set(struct noderec_iface *f, const char *key, const char *value);
+/* "default" is built in: tcp, no netdev. -ENOENT when there is no such iface. */
+int noderec_iface_load(const char *root, const char *name, struct noderec_iface *f);
+int noderec_iface_save(const char *root, const struct noderec_iface *f);
+int noderec_iface_delete(const char *root, const char *name);
+/* Every stored iface, sorted by name; returns the count. */
+int noderec_iface_foreach(const char *root, int (*cb)(const struct noderec_iface *f, void *arg),
+                          void *arg);
+void noderec_iface_print(const struct noderec_iface *f, FILE *out);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * xiscsiadm: open-iscsi's iscsiadm conventions on libxiscsi. Discovery and
- * node records here; login, logout and sessions belong to xiscsid.
+ * node records here; login, logout, sessions and ifaces go through xiscsid
+ * (xiscsiadm_sess.c).
  *
  * Exit codes follow iscsiadm's (open-iscsi include/iscsi_err.h).
  */
@@ -15,46 +16,13 @@
 #include <xiscsi/xiscsi.h>
 
 #include "initiator/noderec.h"
+#include "initiator/xiscsiadm.h"
 #include "lib/names.h"
 #include "lib/url.h"
 
-enum {
-	ERR_OK = 0,
-	ERR_GENERIC = 1,
-	ERR_TRANS = 4,
-	ERR_LOGIN = 5,
-	ERR_IDBM = 6,
-	ERR_INVAL = 7,
-	ERR_ISCSID_NOTCONN = 20,
-	ERR_NO_OBJS_FOUND = 21,
-	ERR_LOGIN_AUTH_FAILED = 24,
-};
-
-#define DEFAULT_ROOT "/var/lib/xiscsi"
-
-struct opts {
-	const char *mode;
-	const char *type;
-	const char *portal;
-	const char *target;
-	const char *op;
-	const char *name;
-	const char *value;
-	const char *root;
-	const char *transport;
-	const char *initiator;
-	int print_level;
-	bool json;
-	bool show_secrets;
-	bool discover;
-	bool session_op; /* --login, --logout, -L, -U, --rescan */
-	const char *session_op_name;
-	int debug;
-};
-
 static const char *prog = "xiscsiadm";
 
-__attribute__((format(printf, 1, 2))) static int usage_err(const char *fmt, ...)
+int usage_err(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -76,26 +44,37 @@ static void usage(FILE *f)
 	        "  %s -m node [-P 0|1] [--json]\n"
 	        "  %s -m node -T IQN -p HOST[:PORT][,TPGT] -o new|show|update|delete "
 	        "[-n KEY -v VALUE] [-S]\n"
+	        "  %s -m node [-T IQN -p PORTAL] [-I IFACE] --login | --logout\n"
+	        "  %s -m node -L all|automatic|manual | -U all|automatic|manual\n"
+	        "  %s -m session [-r SID] [-P 0..3] [--json]\n"
+	        "  %s -m session -r SID --rescan | -u\n"
+	        "  %s -m iface [-I NAME -o new|show|update|delete [-n KEY -v VALUE]] [--json]\n"
 	        "options:\n"
-	        "  -m, --mode MODE          discovery, discoverydb, node (session: needs xiscsid)\n"
+	        "  -m, --mode MODE          discovery, discoverydb, node, session, iface\n"
 	        "  -t, --type TYPE          sendtargets (st)\n"
 	        "  -p, --portal PORTAL      HOST[:PORT] (default port 3260)\n"
 	        "  -T, --targetname IQN\n"
 	        "  -o, --op OP              new, show, update, delete\n"
 	        "  -n, --name KEY, -v, --value VALUE   node setting for -o update\n"
-	        "  -P, --print LEVEL        0 flat (default), 1 tree\n"
+	        "  -P, --print LEVEL        0 flat (default), 1 tree; sessions up to 3\n"
+	        "  -l, --login / -u, --logout   log in or out through xiscsid\n"
+	        "  -L, --loginall / -U, --logoutall  all, automatic or manual nodes\n"
+	        "  -r, --sid SID            one session (-m session)\n"
+	        "      --rescan             REPORT LUNS again: new LUNs exported, gone ones "
+	        "closed\n"
+	        "  -I, --interface IFACE    iface record (-m iface, --login)\n"
+	        "      --socket PATH        xiscsid's control socket (default $XISCSID_SOCKET or "
+	        "%s)\n"
 	        "  -S, --show               show secrets\n"
 	        "      --json               machine-readable output\n"
 	        "      --root DIR           record directory (default $XISCSI_ROOT or %s)\n"
 	        "      --transport NAME     tcp, uring, xdp for discovery\n"
 	        "      --initiator-name IQN\n"
-	        "  -d, --debug              library diagnostics (repeat for more)\n"
-	        "login, logout, -L, -U and -m session need xiscsid, which is not built yet.\n",
-	        prog, prog, prog, prog, DEFAULT_ROOT);
+	        "  -d, --debug              library diagnostics (repeat for more)\n",
+	        prog, prog, prog, prog, prog, prog, prog, prog, prog, DEFAULT_SOCKET, DEFAULT_ROOT);
 }
 
-/* HOST[:PORT][,TPGT]; tpgt -1 when absent. */
-static int parse_portal(const char *s, char *host, size_t hlen, uint16_t *port, int32_t *tpgt)
+int parse_portal(const char *s, char *host, size_t hlen, uint16_t *port, int32_t *tpgt)
 {
 	int err = url_parse_hostport(s, host, hlen, port, 3260, tpgt);
 
@@ -417,6 +396,7 @@ enum {
 	OPT_INITIATOR,
 	OPT_DISCOVER,
 	OPT_RESCAN,
+	OPT_SOCKET,
 };
 
 int main(int argc, char **argv)
@@ -438,6 +418,8 @@ int main(int argc, char **argv)
 	        {"interface", required_argument, NULL, 'I'},
 	        {"discover", no_argument, NULL, OPT_DISCOVER},
 	        {"rescan", no_argument, NULL, OPT_RESCAN},
+	        {"sid", required_argument, NULL, 'r'},
+	        {"socket", required_argument, NULL, OPT_SOCKET},
 	        {"json", no_argument, NULL, OPT_JSON},
 	        {"root", required_argument, NULL, OPT_ROOT},
 	        {"transport", required_argument, NULL, OPT_TRANSPORT},
@@ -453,6 +435,9 @@ int main(int argc, char **argv)
 	o.root = getenv("XISCSI_ROOT");
 	if (!o.root || !*o.root)
 		o.root = DEFAULT_ROOT;
+	o.socket = getenv("XISCSID_SOCKET");
+	if (!o.socket || !*o.socket)
+		o.socket = DEFAULT_SOCKET;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:t:p:T:o:n:v:P:SluL:U:I:dhr:", lo, NULL)) != -1) {
 		switch (c) {
@@ -481,28 +466,34 @@ int main(int argc, char **argv)
 			if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '3')
 				return usage_err("-P wants a print level 0..3, not '%s'", optarg);
 			o.print_level = optarg[0] - '0';
+			o.print_set = true;
 			break;
 		case 'S':
 			o.show_secrets = true;
 			break;
 		case 'l':
+			o.login = true;
+			break;
 		case 'u':
+			o.logout = true;
+			break;
 		case 'L':
+			o.loginall = optarg;
+			break;
 		case 'U':
+			o.logoutall = optarg;
+			break;
 		case 'r':
+			o.sid = optarg;
+			break;
 		case OPT_RESCAN:
-			o.session_op = true;
-			o.session_op_name = c == 'l'   ? "--login"
-			                    : c == 'u' ? "--logout"
-			                    : c == 'L' ? "--loginall"
-			                    : c == 'U' ? "--logoutall"
-			                               : "--rescan";
+			o.rescan = true;
 			break;
 		case 'I':
-			if (strcmp(optarg, "default"))
-				return usage_err("interface '%s': only 'default' exists until "
-				                 "xiscsid (-m iface)",
-				                 optarg);
+			o.iface = optarg;
+			break;
+		case OPT_SOCKET:
+			o.socket = optarg;
 			break;
 		case OPT_DISCOVER:
 			o.discover = true;
@@ -535,19 +526,29 @@ int main(int argc, char **argv)
 		return usage_err("unexpected argument '%s'", argv[optind]);
 	if (!o.mode)
 		return usage_err("-m MODE is required");
-	if (o.session_op || !strcmp(o.mode, "session") || !strcmp(o.mode, "iface")) {
-		fprintf(stderr, "%s: %s needs xiscsid, which is not built yet\n", prog,
-		        o.session_op ? o.session_op_name : o.mode);
-		return ERR_ISCSID_NOTCONN;
-	}
+	if (!strcmp(o.mode, "session"))
+		return adm_session(&o);
+	if (!strcmp(o.mode, "iface"))
+		return adm_iface(&o);
+	if ((o.login || o.logout || o.loginall || o.logoutall) && strcmp(o.mode, "node"))
+		return usage_err("--login, --logout, -L and -U belong to -m node");
+	if (o.rescan)
+		return usage_err("--rescan belongs to -m session -r SID");
 	if (!strcmp(o.mode, "discovery"))
 		return do_discovery(&o);
 	if (!strcmp(o.mode, "discoverydb"))
 		return do_discoverydb(&o);
 	if (!strcmp(o.mode, "node")) {
+		if (o.login || o.loginall)
+			return adm_node_login(&o);
+		if (o.logout || o.logoutall)
+			return adm_node_logout(&o);
+		if (o.iface && strcmp(o.iface, "default"))
+			return usage_err("-I belongs to --login or -m iface");
 		if (!o.target && !o.portal && !o.op)
 			return do_node_list(&o);
 		return do_node_op(&o);
 	}
-	return usage_err("unknown mode '%s': want discovery, discoverydb or node", o.mode);
+	return usage_err("unknown mode '%s': want discovery, discoverydb, node, session or iface",
+	                 o.mode);
 }

@@ -68,7 +68,7 @@ for p in $pids; do
 	wait "$p" || xi_fail "a concurrent update failed"
 done
 out=$("$XADM" "${N[@]}" -o show)
-[ "$(echo "$out" | grep -c ' = ')" -eq 27 ] || xi_fail "record damaged by concurrent writers"
+[ "$(echo "$out" | grep -c ' = ')" -eq 28 ] || xi_fail "record damaged by concurrent writers"
 echo "$out" | grep -Eq '^node.session.queue_depth = ([1-9]|1[0-9]|20)$' ||
 	xi_fail "queue_depth lost under concurrency"
 
