@@ -119,6 +119,7 @@ struct xdp_group {
 	unsigned tx_reserved; /* descriptors reserved, not yet submitted */
 	unsigned tx_inflight; /* submitted, not yet completed */
 	int epfd;
+	uint64_t posts_seen; /* stats.posts_run when the wake-up was last read */
 	/* the engine */
 	struct utcp_stack *st;
 	struct xt_timer eng_timer;
@@ -568,15 +569,29 @@ static const struct utcp_sock_cbs orphan_cbs = {
         .on_closed = orphan_gone,
 };
 
+/* utcp_sock_close() may call back at once (a socket that never got its
+ * SYN-ACK goes with on_closed): what it frees waits until it returns. */
+static void sock_close(struct xdp_group *g, struct utcp_sock *s, bool abort)
+{
+	g->in_engine++;
+	utcp_sock_close(s, abort);
+	g->in_engine--;
+	if (!g->in_engine)
+		socks_reap(g);
+}
+
 static void conn_orphan(struct xdp_conn *xc)
 {
 	struct xt_conn *c = &xc->base;
+	struct xdp_group *g = XG(c->g);
+	struct utcp_sock *s = xc->s;
 
-	utcp_sock_set_cbs(xc->s, &orphan_cbs, c->g);
-	utcp_sock_pause(xc->s, false);
 	xc->s = NULL;
 	xc->cur = NULL;
 	xt_conn_reap_later(c);
+	utcp_sock_set_cbs(s, &orphan_cbs, g);
+	utcp_sock_pause(s, false);
+	sock_close(g, s, false);
 }
 
 static void cb_accept(struct utcp_sock *ls, struct utcp_sock *s, void *arg)
@@ -710,6 +725,11 @@ static int xdp_poll(struct xt_group *xg, int budget, int timeout_ms)
 				xt_group_wake_drain(&g->base);
 				n++;
 			}
+	} else if (g->base.stats.posts_run != g->posts_seen) {
+		/* Not sleeping, but posts ran: read their wake-up here, or the
+		 * group descriptor would stay readable. */
+		g->posts_seen = g->base.stats.posts_run;
+		xt_group_wake_drain(&g->base);
 	} else if (xsk_ring_prod__needs_wakeup(&g->fq)) {
 		g->base.stats.syscalls++;
 		recvfrom(g->xsk_fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
@@ -924,7 +944,7 @@ static int xsk_open(struct xdp_group *g)
 	};
 	struct xdp_options xo;
 	socklen_t xl = sizeof(xo);
-	unsigned want = g->base.opts.xdp_flags;
+	unsigned want = g->base.opts.xdp_flags, tries;
 	int err;
 
 	g->area_size = (size_t)g->nframes * XDP_FRAME_SIZE;
@@ -937,16 +957,24 @@ static int xsk_open(struct xdp_group *g)
 	err = xsk_umem__create(&g->umem, g->area, g->area_size, &g->fq, &g->cq, &uc);
 	if (err)
 		return err;
-	err = -EOPNOTSUPP;
-	if (!(want & XT_XDP_COPY)) {
-		sc.bind_flags = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY;
-		err = xsk_socket__create(&g->xsk, g->ifname, g->queue, g->umem, &g->rx, &g->tx,
-		                         &sc);
-	}
-	if (err && !(want & XT_XDP_ZEROCOPY)) {
-		sc.bind_flags = XDP_USE_NEED_WAKEUP | XDP_COPY;
-		err = xsk_socket__create(&g->xsk, g->ifname, g->queue, g->umem, &g->rx, &g->tx,
-		                         &sc);
+	/* A socket closed just before on this queue (a group destroyed and
+	 * made again) frees the queue in a kernel work item: EBUSY for a
+	 * moment, so wait up to a second for it. */
+	for (tries = 0; tries < 100; tries++) {
+		err = -EOPNOTSUPP;
+		if (!(want & XT_XDP_COPY)) {
+			sc.bind_flags = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY;
+			err = xsk_socket__create(&g->xsk, g->ifname, g->queue, g->umem, &g->rx,
+			                         &g->tx, &sc);
+		}
+		if (err && err != -EBUSY && !(want & XT_XDP_ZEROCOPY)) {
+			sc.bind_flags = XDP_USE_NEED_WAKEUP | XDP_COPY;
+			err = xsk_socket__create(&g->xsk, g->ifname, g->queue, g->umem, &g->rx,
+			                         &g->tx, &sc);
+		}
+		if (err != -EBUSY)
+			break;
+		usleep(10000);
 	}
 	if (err) {
 		xdp_log("%s queue %u: cannot bind an AF_XDP socket: %s", g->ifname, g->queue,
@@ -1231,19 +1259,21 @@ static void xdp_close(struct xt_conn *c, unsigned flags)
 		return;
 	}
 	if (flags & XT_CLOSE_ABORT) {
-		utcp_sock_close(xc->s, true);
+		sock_close(g, xc->s, true);
 		sock_free_later(g, xc->s);
 		xc->s = NULL;
 		xt_conn_reap_later(c);
 		return;
 	}
-	/* Whatever arrives from now on is taken and dropped. */
-	utcp_sock_pause(xc->s, false);
-	utcp_sock_close(xc->s, false);
-	if (!c->sq_head)
+	if (!c->sq_head) {
 		conn_orphan(xc);
-	else
-		utcp_sock_kick(xc->s);
+		return;
+	}
+	/* Flush, then FIN; the socket is given up once all is acknowledged
+	 * (cb_acked). Whatever arrives meanwhile is taken and dropped. */
+	utcp_sock_pause(xc->s, false);
+	utcp_sock_shutdown(xc->s);
+	utcp_sock_kick(xc->s);
 }
 
 static int xdp_addr(struct xt_conn *c, bool peer, struct sockaddr_storage *ss, socklen_t *len)

@@ -12,6 +12,6 @@ tests_transport_xt_bench_SOURCES = tests/transport/xt_bench.c
 tests_transport_xt_bench_CFLAGS = $(AM_CFLAGS) -pthread
 tests_transport_xt_bench_LDADD = $(XT_TEST_LDADD)
 
-TESTS += tests/transport/tcp.sh tests/transport/uring.sh
+TESTS += tests/transport/tcp.sh tests/transport/uring.sh tests/transport/xdp.sh
 EXTRA_DIST += tests/transport/tcp.sh tests/transport/uring.sh tests/transport/run-suite tests/transport/run-bench \
-	tests/transport/README.md
+	tests/transport/README.md tests/transport/xdp.sh tests/transport/xdp-lib.sh
