@@ -34,3 +34,6 @@ endif
 # when built) against xtgtd and tgtd. Skips, saying why, without the fio
 # tree from fio-jobs/get-fio; it never fetches anything itself.
 TESTS += fio-jobs/test-fio-verify.sh
+
+# The Dom0 / DomU / DomU-with-bypass experiment (issue 12); its smoke test is in tests/integration/initiator.mk.
+EXTRA_DIST += fio-jobs/three-config

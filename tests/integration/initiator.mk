@@ -13,3 +13,7 @@ EXTRA_DIST += $(INI_IT) tests/integration/ini-lib.sh
 check_PROGRAMS += tests/integration/ini-api
 tests_integration_ini_api_SOURCES = tests/integration/ini-api.c
 tests_integration_ini_api_LDADD = initiator/libxiscsi.la
+
+# fio-jobs/three-config in a few seconds (root; skips without fio, the engine or namespaces).
+TESTS += tests/integration/three-config-smoke.sh
+EXTRA_DIST += tests/integration/three-config-smoke.sh
