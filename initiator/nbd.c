@@ -434,7 +434,10 @@ static void client_flush(struct nbd_client *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			client_kill(c, strerror(errno));
+			/* The client went away: nothing to say about it. */
+			client_kill(c,
+			            errno == EPIPE || errno == ECONNRESET ? NULL : strerror(errno));
+			c->flushing = false;
 			return;
 		}
 		c->txoff += (size_t)w;
@@ -1249,6 +1252,7 @@ static void rx_step(struct nbd_client *c)
 		opt_handle(c);
 		return;
 	case RX_REQ_HDR:
+		rx_expect(c, RX_REQ_HDR, c->hdr, 28); /* the next header, unless a payload */
 		req_header(c);
 		return;
 	case RX_REQ_DATA: {
@@ -1324,7 +1328,7 @@ static bool rx_read(struct nbd_client *c, void *dst, size_t len, size_t *got)
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			client_kill(c, strerror(errno));
+			client_kill(c, errno == ECONNRESET ? NULL : strerror(errno));
 		return false;
 	}
 }
@@ -1464,7 +1468,7 @@ static void client_fn(struct xi_evh *h, uint32_t events)
 	if (c->dead)
 		return;
 	if (events & EPOLLERR) {
-		client_kill(c, "socket error");
+		client_kill(c, NULL); /* reset by the client */
 		return;
 	}
 	if (events & EPOLLOUT)
@@ -1711,6 +1715,10 @@ static void probe_next(struct xi_nbd_export *e)
 			return;
 		}
 		break;
+	}
+	if (e->lost) {
+		probe_finish(e, false);
+		return;
 	}
 	memset(e->pbuf, 0, sizeof(e->pbuf));
 	xiscsi_cmd_set_buf(cmd, e->pbuf, alloc);

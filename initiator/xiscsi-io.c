@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include <xiscsi/xiscsi.h>
 
 #include "initiator/cli.h"
+#include "initiator/nbd.h"
 
 enum {
 	EXIT_USAGE = 1,
@@ -54,6 +57,10 @@ struct args {
 	int page;       /* -1: standard inquiry + VPD list */
 	char *sets[32]; /* --set KEY=VALUE, applied in order */
 	int nsets;
+	const char *nbd_socket;
+	const char *nbd_tcp;
+	const char *nbd_name;
+	bool read_only;
 	const char *url;
 	const char *cmd;
 	char **pos; /* command arguments */
@@ -89,6 +96,8 @@ static void usage(FILE *f)
 	        "               [--time 5s | --count N] [--json] [--verify]\n"
 	        "               --verify (writes): stamp every block, read each acknowledged\n"
 	        "               write back at the end and check it\n"
+	        "  nbd --socket PATH [--tcp ADDR] [--name N] [--read-only]\n"
+	        "                                   serve the LUN over NBD until SIGINT/SIGTERM\n"
 	        "options:\n"
 	        "  --transport NAME       tcp, uring, xdp (default: tcp or $XISCSI_TRANSPORT)\n"
 	        "  --initiator-name IQN   our iSCSI name\n"
@@ -130,6 +139,10 @@ enum {
 	OPT_PAGE,
 	OPT_VERIFY,
 	OPT_SET,
+	OPT_SOCKET,
+	OPT_TCP,
+	OPT_NAME,
+	OPT_READ_ONLY,
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -153,6 +166,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	        {"page", required_argument, NULL, OPT_PAGE},
 	        {"verify", no_argument, NULL, OPT_VERIFY},
 	        {"set", required_argument, NULL, OPT_SET},
+	        {"socket", required_argument, NULL, OPT_SOCKET},
+	        {"tcp", required_argument, NULL, OPT_TCP},
+	        {"name", required_argument, NULL, OPT_NAME},
+	        {"read-only", no_argument, NULL, OPT_READ_ONLY},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"help", no_argument, NULL, 'h'},
@@ -242,6 +259,18 @@ static int parse_args(int argc, char **argv, struct args *a)
 			if (!strchr(optarg, '=') || a->nsets >= 32)
 				return bad("--set wants KEY=VALUE (at most 32), not '%s'", optarg);
 			a->sets[a->nsets++] = optarg;
+			break;
+		case OPT_SOCKET:
+			a->nbd_socket = optarg;
+			break;
+		case OPT_TCP:
+			a->nbd_tcp = optarg;
+			break;
+		case OPT_NAME:
+			a->nbd_name = optarg;
+			break;
+		case OPT_READ_ONLY:
+			a->read_only = true;
 			break;
 		case OPT_PAGE:
 			if (cli_u64(optarg, 0, 255, &v))
@@ -1014,6 +1043,147 @@ out:
 	return rc;
 }
 
+/* ----------------------------------------------------------------- nbd */
+
+static volatile sig_atomic_t nbd_signals;
+
+static void nbd_on_signal(int sig)
+{
+	(void)sig;
+	nbd_signals++;
+}
+
+struct nbd_loop_h {
+	struct xi_evh evh; /* first: epoll data.ptr */
+	struct xiscsi_loop *loop;
+};
+
+static void nbd_loop_ready(struct xi_evh *h, uint32_t events)
+{
+	(void)events;
+	xiscsi_loop_poll(((struct nbd_loop_h *)h)->loop, 0, 0);
+}
+
+static void nbd_state(struct xiscsi_session *s, enum xiscsi_state st, void *arg)
+{
+	struct xi_nbd_export *e = *(struct xi_nbd_export **)arg;
+
+	(void)s;
+	if (st == XISCSI_STATE_RECONNECTING)
+		fprintf(stderr, "%s: connection lost, reconnecting; NBD requests wait\n", prog);
+	else if (st == XISCSI_STATE_LOGGED_IN)
+		fprintf(stderr, "%s: logged in\n", prog);
+	else if (st == XISCSI_STATE_FAILED && e) {
+		fprintf(stderr, "%s: session failed: %s\n", prog, xiscsi_session_error(s));
+		xi_nbd_export_session_lost(e);
+	}
+}
+
+static void nbd_closed(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* Serve the LUN in the foreground: one epoll set for the export and the loop. */
+static int cmd_nbd(struct ctx *c, const struct args *a)
+{
+	struct xi_nbd_export *e = NULL;
+	struct xi_nbd_opts no;
+	struct nbd_loop_h lh = {.evh = {nbd_loop_ready}, .loop = c->loop};
+	struct epoll_event ev;
+	struct sigaction sa;
+	uint64_t close_at = 0;
+	bool closing = false, closed = false, forced = false;
+	int epfd, lfd, err, rc;
+
+	if (!a->nbd_socket && !a->nbd_tcp)
+		return bad("%s", "nbd needs --socket PATH (or --tcp ADDR)");
+	rc = get_capacity(c);
+	if (rc)
+		return rc;
+	lfd = xiscsi_loop_fd(c->loop);
+	if (lfd < 0) {
+		fprintf(stderr, "%s: transport %s has no pollable descriptor: %s\n", prog,
+		        xiscsi_loop_transport(c->loop), strerror(-lfd));
+		return EXIT_USAGE;
+	}
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0) {
+		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
+		return EXIT_LOCAL;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &lh.evh;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev)) {
+		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
+		close(epfd);
+		return EXIT_LOCAL;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = nbd_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&no, 0, sizeof(no));
+	no.name = a->nbd_name ? a->nbd_name : "";
+	no.unix_path = a->nbd_socket;
+	no.tcp_addr = a->nbd_tcp;
+	no.read_only = a->read_only;
+	err = xi_nbd_export_new(c->loop, c->s, c->lun, &no, epfd, &e);
+	if (err) {
+		fprintf(stderr, "%s: NBD export: %s\n", prog, strerror(-err));
+		close(epfd);
+		return EXIT_LOCAL;
+	}
+	xiscsi_session_set_state_cb(c->s, nbd_state, &e);
+	printf("serving %s (%" PRIu64 " bytes) on%s%s%s%s\n", a->url,
+	       c->cap.blocks * c->cap.block_size, a->nbd_socket ? " unix:" : "",
+	       a->nbd_socket ? a->nbd_socket : "", a->nbd_tcp ? " tcp:" : "",
+	       a->nbd_tcp ? a->nbd_tcp : "");
+	fflush(stdout);
+	/* Until a signal; then until every client's requests are answered. */
+	while (!closed) {
+		struct epoll_event evs[64];
+		int to = xiscsi_loop_next_timeout_ms(c->loop), n;
+
+		if (nbd_signals && !closing) {
+			closing = true;
+			close_at = cli_now_ns();
+			fprintf(stderr, "%s: closing the export\n", prog);
+			xi_nbd_export_close(e, nbd_closed, &closed);
+		}
+		/* A second signal, or requests stuck past 15 s (a target that is gone
+		 * for good): end the session, which fails what is in flight. */
+		if (closing && !forced && c->s &&
+		    (nbd_signals > 1 || cli_now_ns() - close_at > 15000000000ull)) {
+			forced = true;
+			fprintf(stderr, "%s: failing the requests still in flight\n", prog);
+			xi_nbd_export_session_lost(e);
+			xiscsi_session_set_state_cb(c->s, NULL, NULL);
+			xiscsi_session_free(c->s);
+			c->s = NULL;
+		}
+		if (to < 0 || to > 500)
+			to = 500;
+		n = epoll_wait(epfd, evs, 64, to);
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "%s: epoll_wait: %s\n", prog, strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct xi_evh *h = evs[i].data.ptr;
+
+			h->fn(h, evs[i].events);
+		}
+		xiscsi_loop_poll(c->loop, 0, 0);
+	}
+	if (c->s)
+		xiscsi_session_set_state_cb(c->s, NULL, NULL);
+	close(epfd);
+	return closed ? 0 : EXIT_LOCAL;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -1028,7 +1198,7 @@ int main(int argc, char **argv)
 	if (strcmp(a.cmd, "inquiry") && strcmp(a.cmd, "capacity") && strcmp(a.cmd, "readcap") &&
 	    strcmp(a.cmd, "luns") && strcmp(a.cmd, "read") && strcmp(a.cmd, "write") &&
 	    strcmp(a.cmd, "compare") && strcmp(a.cmd, "verify-pattern") && strcmp(a.cmd, "load") &&
-	    strcmp(a.cmd, "bench"))
+	    strcmp(a.cmd, "bench") && strcmp(a.cmd, "nbd"))
 		return bad("unknown command '%s'", a.cmd);
 	rc = open_session(&c, &a);
 	if (rc)
@@ -1047,6 +1217,8 @@ int main(int argc, char **argv)
 		rc = cmd_xfer(&c, &a, XFER_COMPARE);
 	else if (!strcmp(a.cmd, "verify-pattern"))
 		rc = cmd_xfer(&c, &a, XFER_VERIFY);
+	else if (!strcmp(a.cmd, "nbd"))
+		rc = cmd_nbd(&c, &a);
 	else
 		rc = cmd_load(&c, &a);
 out:
