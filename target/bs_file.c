@@ -161,7 +161,9 @@ static void ring_free(void *arg)
 		if (io_uring_wait_cqe_timeout(&r->ring, &cqe, &ts) == 0)
 			ring_poll(r);
 	}
-	/* The reactor is gone with its thread: the poller is never run again. */
+	/* The reactor's thread is ending: no one polls the group any more. */
+	if (r->g)
+		xt_poller_del(r->g, &r->poller);
 	io_uring_queue_exit(&r->ring);
 	free(r);
 	tl_ring = NULL;
@@ -172,18 +174,30 @@ static void ring_key_make(void)
 	pthread_key_create(&ring_key, ring_free);
 }
 
+/* The group is being destroyed: its eventfd goes, its poller list too. */
+static void ring_unbind(void *arg)
+{
+	struct file_ring *r = arg;
+
+	io_uring_unregister_eventfd(&r->ring);
+	r->g = NULL;
+}
+
 static int ring_bind(struct file_ring *r, struct xt_group *g)
 {
 	int rc;
 
-	if (r->g)
+	if (r->g) {
+		xt_poller_del(r->g, &r->poller);
 		io_uring_unregister_eventfd(&r->ring);
+	}
 	r->g = NULL;
 	rc = io_uring_register_eventfd(&r->ring, xt_group_wake_fd(g));
 	if (rc)
 		return rc;
 	r->g = g;
 	r->poller.fn = ring_poll;
+	r->poller.fini = ring_unbind;
 	r->poller.arg = r;
 	xt_poller_add(g, &r->poller);
 	return 0;

@@ -225,6 +225,13 @@ void xt_group_destroy(struct xt_group *g)
 		return;
 	if (cur_group == g)
 		cur_group = NULL;
+	while (g->pollers) {
+		struct xt_poller *pl = g->pollers;
+
+		g->pollers = pl->next;
+		if (pl->fini)
+			pl->fini(pl->arg);
+	}
 	for (c = g->conns; c; c = c->next)
 		if (c->state != XT_CONN_DEAD) {
 			c->state = XT_CONN_CLOSING;

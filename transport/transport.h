@@ -311,9 +311,11 @@ static inline int xt_group_fd(struct xt_group *g)
  * keeps the next wait from blocking). What finishes its work meanwhile
  * wakes the group through xt_group_wake_fd(), an eventfd (an io_uring
  * signals it itself with io_uring_register_eventfd()). Caller-allocated;
- * add and delete on the group's thread. */
+ * add and delete on the group's thread (or once no thread polls it). A
+ * poller still added when the group is destroyed gets fini(arg), if set. */
 struct xt_poller {
 	int (*fn)(void *arg);
+	void (*fini)(void *arg);
 	void *arg;
 	struct xt_poller *next; /* group side */
 };
