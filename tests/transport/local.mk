@@ -15,3 +15,11 @@ tests_transport_xt_bench_LDADD = $(XT_TEST_LDADD)
 TESTS += tests/transport/tcp.sh tests/transport/uring.sh tests/transport/xdp.sh
 EXTRA_DIST += tests/transport/tcp.sh tests/transport/uring.sh tests/transport/run-suite tests/transport/run-bench \
 	tests/transport/README.md tests/transport/xdp.sh tests/transport/xdp-lib.sh
+
+# utcp: the userspace TCP engine over a TAP device against the kernel's TCP,
+# in a network namespace the scripts make (skipped where they cannot).
+check_PROGRAMS += tests/transport/utcp_tap
+tests_transport_utcp_tap_SOURCES = tests/transport/utcp_tap.c
+tests_transport_utcp_tap_LDADD = $(XT_TEST_LDADD)
+TESTS += tests/transport/utcp-basic.sh tests/transport/utcp-loss.sh
+EXTRA_DIST += tests/transport/utcp-netns tests/transport/utcp-basic.sh tests/transport/utcp-loss.sh
