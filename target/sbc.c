@@ -174,8 +174,10 @@ int sbc_read_capacity16(struct tgt_lu *lu, struct scsi_task *t)
 
 	put_be64(b, lu->nblocks - 1);
 	put_be32(b + 8, lu->block_size);
-	/* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT stays 0: every logical
-	 * block can be written and unmapped on its own. */
+	/* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT from the profile (pbs=);
+	 * LOWEST ALIGNED LOGICAL BLOCK ADDRESS 0. Every logical block can still
+	 * be written and unmapped on its own. */
+	b[13] = (uint8_t)(lu->lbppbe & 0x0f);
 	if (lu->thin)
 		b[14] = RC16_LBPME | RC16_LBPRZ;
 	return scsi_task_data(t, b, alloc < sizeof(b) ? alloc : (uint32_t)sizeof(b));
@@ -374,12 +376,6 @@ int sbc_write_same(struct tgt_lu *lu, struct scsi_task *t)
 		return scsi_task_bad_cdb(t, 1, 7);
 	if (!sixteen && (cdb[1] & 0x01))
 		return scsi_task_bad_cdb(t, 1, 0);
-	/* UNMAP needs LBPWS/LBPWS10, i.e. a thin profile (SBC-4 5.49). */
-	if ((cdb[1] & WS_UNMAP) && !lu->thin)
-		return scsi_task_bad_cdb(t, 1, 3);
-	/* ANCHOR: anchored extents are not supported (ANC_SUP is zero). */
-	if (cdb[1] & WS_ANCHOR)
-		return scsi_task_bad_cdb(t, 1, 4);
 	if (!range_ok(lu, lba, n))
 		return scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 	/* WSNZ is clear in VPD 0xB0: zero blocks means through the last LBA
@@ -392,6 +388,24 @@ int sbc_write_same(struct tgt_lu *lu, struct scsi_task *t)
 		scsi_task_good(t);
 		return 0;
 	}
+	/*
+	 * Write protection once protection field and range are known to be
+	 * valid (SCSI_F_WP_LATE), as for WRITE, and before the UNMAP bit and
+	 * the data-out length are looked at (SCSI_F_OUT_LATE): libiscsi's
+	 * WriteSame*.BeyondEol and WriteProtect want the CDB error on a
+	 * write-protected LU, its ReadOnly suite DATA PROTECT for a WRITE SAME
+	 * with UNMAP and no data-out buffer.
+	 */
+	if (!scsi_task_wp_ok(lu, t))
+		return 0;
+	/* UNMAP needs LBPWS/LBPWS10, i.e. a thin profile (SBC-4 5.49). */
+	if ((cdb[1] & WS_UNMAP) && !lu->thin)
+		return scsi_task_bad_cdb(t, 1, 3);
+	/* ANCHOR: anchored extents are not supported (ANC_SUP is zero). */
+	if (cdb[1] & WS_ANCHOR)
+		return scsi_task_bad_cdb(t, 1, 4);
+	if (!scsi_task_out_ok(t))
+		return 0;
 	off = lba << lu->block_shift;
 	end = off + ((uint64_t)n << lu->block_shift);
 	/* UNMAP asks for deallocation (SBC-4 4.7.3.4); with LBPRZ the blocks

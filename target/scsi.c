@@ -166,8 +166,9 @@ const struct scsi_cmd scsi_cmds[256] = {
                                   U10(SYNCHRONIZE_CACHE_10, 0x02, 0xff, 0xff, 0xff, 0xff, 0, 0xff,
                                       0xff)},
         [WRITE_SAME_10] = {"WRITE SAME(10)", sbc_write_same, xfer_write_same,
-                           SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS, 10,
-                           U10(WRITE_SAME_10, 0x18, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff)},
+                           SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE |
+                                   SCSI_F_OUT_LATE,
+                           10, U10(WRITE_SAME_10, 0x18, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff)},
         [UNMAP] = {"UNMAP", sbc_unmap, xfer_be16_at7, SCSI_F_OUT | RW_FLAGS | WR_FLAGS, 10,
                    U10(UNMAP, 0, 0, 0, 0, 0, 0, 0xff, 0xff)},
         [MODE_SELECT_10] = {"MODE SELECT(10)", spc_mode_select, xfer_be16_at7,
@@ -214,7 +215,9 @@ const struct scsi_cmd scsi_cmds[256] = {
                                   U16(SYNCHRONIZE_CACHE_16, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff,
                                       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0)},
         [WRITE_SAME_16] = {"WRITE SAME(16)", sbc_write_same, xfer_write_same,
-                           SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS, 16,
+                           SCSI_F_OUT | SCSI_F_EXACT_OUT | RW_FLAGS | WR_FLAGS | SCSI_F_WP_LATE |
+                                   SCSI_F_OUT_LATE,
+                           16,
                            U16(WRITE_SAME_16, 0x19, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                0xff, 0xff, 0xff, 0xff, 0)},
         [WRITE_ATOMIC_16] = {"WRITE ATOMIC(16)", sbc_write_atomic, xfer_atomic,
@@ -501,7 +504,8 @@ static bool task_precheck(struct tgt_lu *lu, struct scsi_task *t, const struct s
 		return false;
 	}
 	/* Offline by the administrator (target/lu.h): SPC-5 4.5.2.3. */
-	if (atomic_load_explicit(&lu->offline, memory_order_acquire) && !(c->flags & SCSI_F_NO_LU)) {
+	if (atomic_load_explicit(&lu->offline, memory_order_acquire) &&
+	    !(c->flags & SCSI_F_NO_LU)) {
 		scsi_task_check(t, SK_NOT_READY, ASC_LU_NOT_READY_MANUAL_INTERVENTION);
 		return false;
 	}
@@ -525,6 +529,31 @@ static bool task_precheck(struct tgt_lu *lu, struct scsi_task *t, const struct s
 	return true;
 }
 
+bool scsi_task_out_ok(struct scsi_task *t)
+{
+	uint64_t need = t->over_ ? (uint64_t)UINT32_MAX + 1 : t->need_;
+	uint32_t have = t->data_out ? t->data_out_len : 0;
+
+	if (need > have) {
+		scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_INFORMATION_UNIT);
+		t->resid_flags = SCSI_RESID_OVERFLOW;
+		t->resid = need - have > UINT32_MAX ? UINT32_MAX : (uint32_t)(need - have);
+		return false;
+	}
+	/* SBC-4 5.3, 5.49: a fixed-size buffer of another size is a CDB error. */
+	if (need < have && t->exact_) {
+		scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+		t->resid_flags = SCSI_RESID_UNDERFLOW;
+		t->resid = have - (uint32_t)need;
+		return false;
+	}
+	if (need < t->data_out_len && !t->resid_flags) {
+		t->resid_flags = SCSI_RESID_UNDERFLOW;
+		t->resid = t->data_out_len - (uint32_t)need;
+	}
+	return true;
+}
+
 bool scsi_task_wp_ok(struct tgt_lu *lu, struct scsi_task *t)
 {
 	if (lu->readonly || atomic_load_explicit(&lu->swp, memory_order_relaxed)) {
@@ -545,6 +574,8 @@ void scsi_task_exec(struct tgt_lu *lu, struct scsi_task *t)
 	t->resid_flags = 0;
 	t->lu_ = lu;
 	t->need_ = 0;
+	t->exact_ = false;
+	t->over_ = false;
 
 	c = scsi_cmd_lookup(t->cdb, t->cdb_len);
 	if (!lu && (!c || !(c->flags & SCSI_F_NO_LU))) {
@@ -563,6 +594,17 @@ void scsi_task_exec(struct tgt_lu *lu, struct scsi_task *t)
 		scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
 		goto out;
 	}
+	/* A command this profile does not offer (UNMAP, BLOCK ERASE off thin
+	 * LUs) is refused as REPORT SUPPORTED OPERATION CODES says it is not
+	 * supported, before write protection or reservations are looked at. */
+	if (lu && !scsi_cmd_available(lu, c)) {
+		/* An offered opcode's missing service action: the field is wrong. */
+		if (scsi_cmds[t->cdb[0]].flags & SCSI_F_SA)
+			scsi_task_bad_cdb(t, 1, 4);
+		else
+			scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+		goto out;
+	}
 	if (lu && !task_precheck(lu, t, c))
 		goto out;
 	if (c->flags & SCSI_F_OUT) {
@@ -576,25 +618,16 @@ void scsi_task_exec(struct tgt_lu *lu, struct scsi_task *t)
 			t->resid = need - have > UINT32_MAX ? UINT32_MAX : (uint32_t)(need - have);
 			need = have;
 		}
-		if (need > have) {
-			scsi_task_check(t, SK_ILLEGAL_REQUEST,
-			                ASC_INVALID_FIELD_IN_INFORMATION_UNIT);
-			t->resid_flags = SCSI_RESID_OVERFLOW;
-			t->resid = need - have > UINT32_MAX ? UINT32_MAX : (uint32_t)(need - have);
+		t->exact_ = (c->flags & SCSI_F_EXACT_OUT) != 0;
+		if (need > UINT32_MAX) {
+			/* Beyond any data-out buffer: refused below or in the handler. */
+			t->need_ = UINT32_MAX;
+			t->over_ = true;
+		} else {
+			t->need_ = (uint32_t)need;
+		}
+		if (!(c->flags & SCSI_F_OUT_LATE) && !scsi_task_out_ok(t))
 			goto out;
-		}
-		/* SBC-4 5.3, 5.49: a fixed-size buffer of another size is a CDB error. */
-		if (need < have && (c->flags & SCSI_F_EXACT_OUT)) {
-			scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
-			t->resid_flags = SCSI_RESID_UNDERFLOW;
-			t->resid = have - (uint32_t)need;
-			goto out;
-		}
-		if (need < t->data_out_len && !t->resid_flags) {
-			t->resid_flags = SCSI_RESID_UNDERFLOW;
-			t->resid = t->data_out_len - (uint32_t)need;
-		}
-		t->need_ = (uint32_t)need;
 	} else if (!(c->flags & SCSI_F_IN) && t->data_out_len) {
 		t->resid_flags = SCSI_RESID_UNDERFLOW;
 		t->resid = t->data_out_len;

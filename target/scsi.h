@@ -95,6 +95,8 @@ struct scsi_task {
 	struct tgt_lu *lu_;
 	struct bs_io io_;
 	uint32_t need_;
+	bool exact_; /* SCSI_F_EXACT_OUT: data-out must be need_ bytes */
+	bool over_;  /* the CDB wants more than 4 GiB of data-out */
 };
 
 /*
@@ -154,6 +156,7 @@ bool pr_conflict(struct tgt_lu *lu, const struct scsi_task *t, uint32_t flags);
 #define SCSI_F_EXACT_OUT   0x0400 /* data-out must be exactly what the CDB implies */
 #define SCSI_F_PARTIAL_OUT 0x0800 /* short data-out: write what came (FCP-4 9.4.2 a) */
 #define SCSI_F_WP_LATE     0x1000 /* DATA PROTECT after the handler's CDB checks */
+#define SCSI_F_OUT_LATE    0x2000 /* the handler checks the data-out length: scsi_task_out_ok */
 
 /* A handler returns 0 when t holds its result, SCSI_ASYNC when it will
  * call scsi_task_finish() itself. */
@@ -181,6 +184,9 @@ extern const struct scsi_cmd scsi_cmds[256];
 extern const struct scsi_sa_cmd scsi_sa_cmds[];
 extern const size_t scsi_sa_cmds_count;
 const struct scsi_cmd *scsi_cmd_lookup(const uint8_t *cdb, unsigned cdb_len);
+/* The data-out length check for a SCSI_F_OUT_LATE command, done when the
+ * handler's own checks come first: false with the error in t. */
+bool scsi_task_out_ok(struct scsi_task *t);
 /* Write protection for a SCSI_F_WP_LATE command, once its CDB is known to be
  * valid: false with DATA PROTECT in t when the LU may not be written. */
 bool scsi_task_wp_ok(struct tgt_lu *lu, struct scsi_task *t);

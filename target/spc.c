@@ -145,11 +145,17 @@ static size_t vpd_devid(struct tgt_lu *lu, const struct scsi_port *port, uint8_t
 static size_t vpd_block_limits(struct tgt_lu *lu, uint8_t *b)
 {
 	uint32_t gran = lu->bs.unmap_granularity >> lu->block_shift;
+	uint32_t opt_gran = lu->block_size < 4096 ? 4096 / lu->block_size : 1;
+
+	if ((1u << lu->lbppbe) > opt_gran)
+		opt_gran = 1u << lu->lbppbe;
 
 	put_be16(b + 2, 0x3c);
 	/* WSNZ clear: WRITE SAME of zero blocks writes through the last LBA. */
 	b[5] = SBC_MAX_CAW_BLOCKS;
-	put_be16(b + 6, (uint16_t)(lu->block_size < 4096 ? 4096 / lu->block_size : 1));
+	/* OPTIMAL TRANSFER LENGTH GRANULARITY: a 4 KiB page, or the physical
+	 * block when it is larger (pbs=). */
+	put_be16(b + 6, (uint16_t)(opt_gran > 0xffff ? 0xffff : opt_gran));
 	put_be32(b + 8, SBC_MAX_XFER_BLOCKS);
 	put_be32(b + 12, SBC_MAX_XFER_BLOCKS);
 	put_be32(b + 16, SBC_MAX_XFER_BLOCKS);

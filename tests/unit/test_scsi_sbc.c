@@ -913,6 +913,89 @@ static void test_block_erase_thin_only(void **state)
 	tgt_lu_close(thin);
 }
 
+/*
+ * A write-protected LU checks a WRITE SAME's protection field and range
+ * before DATA PROTECT, and DATA PROTECT before the UNMAP bit and the
+ * data-out length; a command the profile does not offer (UNMAP off thin)
+ * is an unsupported opcode before write protection.
+ */
+static void test_write_protect_order(void **state)
+{
+	struct tgt_lu *ro = open_ready_lu("ram:1M,ro");
+	struct tgt_lu *ro_thin = open_ready_lu("ram:1M,ro,thin");
+	uint8_t ws[16] = {WRITE_SAME_16};
+	uint8_t unmap[10] = {UNMAP};
+	uint8_t blk[512] = {0}, list[24] = {0};
+	struct scsi_task t;
+
+	put_be32(ws + 10, 1);
+	/* Valid: DATA PROTECT. */
+	assert_int_equal(run_cdb(ro, NEXUS_A, ws, 16, blk, sizeof(blk), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	/* Past the end: LBA OUT OF RANGE. */
+	put_be64(ws + 2, 2048);
+	assert_int_equal(run_cdb(ro, NEXUS_A, ws, 16, blk, sizeof(blk), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	put_be64(ws + 2, 0);
+	/* WRPROTECT without protection information: INVALID FIELD IN CDB. */
+	ws[1] = 0x20;
+	assert_int_equal(run_cdb(ro, NEXUS_A, ws, 16, blk, sizeof(blk), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	/* UNMAP with no data-out, thin or not: DATA PROTECT comes first. */
+	ws[1] = 0x08;
+	assert_int_equal(run_cdb(ro, NEXUS_A, ws, 16, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	assert_int_equal(run_cdb(ro_thin, NEXUS_A, ws, 16, NULL, 0, NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	/* UNMAP off thin: not offered, whatever the write protection. */
+	put_be16(unmap + 7, sizeof(list));
+	put_be16(list, 22);
+	put_be16(list + 2, 16);
+	put_be32(list + 8 + 8, 1);
+	assert_int_equal(run_cdb(ro, NEXUS_A, unmap, 10, list, sizeof(list), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+	assert_int_equal(run_cdb(ro_thin, NEXUS_A, unmap, 10, list, sizeof(list), NULL, 0, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	tgt_lu_close(ro);
+	tgt_lu_close(ro_thin);
+}
+
+/* pbs=: LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT in READ CAPACITY(16),
+ * and the optimal transfer length granularity in VPD 0xB0 follows it. */
+static void test_physical_block(void **state)
+{
+	struct tgt_lu *lu = open_ready_lu("ram:1M,thin,pbs=8K");
+	struct tgt_lu *plain = open_ready_lu("ram:1M");
+	uint8_t rc16[16] = {SERVICE_ACTION_IN_16, SAI_READ_CAPACITY_16};
+	uint8_t inq[6] = {INQUIRY, 0x01, 0xb0, 0, 64};
+	uint8_t b[64];
+	struct scsi_task t;
+	struct tgt_lu_spec spec;
+	char err[128];
+
+	put_be32(rc16 + 10, 32);
+	assert_int_equal(run_cdb(lu, NEXUS_A, rc16, 16, NULL, 0, b, 32, &t), SAM_STAT_GOOD);
+	assert_int_equal(b[13] & 0x0f, 4); /* 16 logical blocks per physical */
+	assert_int_equal(get_be16(b + 14) & 0x3fff, 0);
+	assert_int_equal(run_cdb(lu, NEXUS_A, inq, 6, NULL, 0, b, 64, &t), SAM_STAT_GOOD);
+	assert_int_equal(get_be16(b + 6), 16);
+	assert_int_equal(run_cdb(plain, NEXUS_A, rc16, 16, NULL, 0, b, 32, &t), SAM_STAT_GOOD);
+	assert_int_equal(b[13] & 0x0f, 0);
+	/* Smaller than the logical block, or no power of two: refused. */
+	assert_int_not_equal(tgt_lu_spec_parse("ram:1M,bs=4096,pbs=512", &spec, err, sizeof(err)),
+	                     0);
+	assert_int_not_equal(tgt_lu_spec_parse("ram:1M,pbs=3000", &spec, err, sizeof(err)), 0);
+	tgt_lu_close(lu);
+	tgt_lu_close(plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -948,6 +1031,8 @@ int main(void)
 	        cmocka_unit_test(test_abort_ends_sanitize_command_not_sanitize),
 	        cmocka_unit_test(test_prevent_ends_with_nexus),
 	        cmocka_unit_test(test_block_erase_thin_only),
+	        cmocka_unit_test(test_write_protect_order),
+	        cmocka_unit_test(test_physical_block),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
