@@ -717,7 +717,19 @@ static char *spec_with_size(const char *spec, enum tgt_bs_type type, uint64_t si
 	char num[32];
 	size_t cap = strlen(spec) + 64;
 
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)size);
+	{
+		/* As people write it: the largest unit that divides it. */
+		static const char units[] = "KMGT";
+		int u = -1;
+
+		while (u < 3 && !(size & ((1ull << (10 * (u + 2))) - 1)))
+			u++;
+		if (u < 0)
+			snprintf(num, sizeof(num), "%llu", (unsigned long long)size);
+		else
+			snprintf(num, sizeof(num), "%llu%c",
+			         (unsigned long long)(size >> (10 * (u + 1))), units[u]);
+	}
 	b.p = malloc(cap);
 	if (!b.p)
 		return NULL;

@@ -40,15 +40,15 @@ struct tgt_login {
 };
 
 /*
- * Repeated failed logins from one address are slowed down (issue 9): from
- * the LOGIN_FAIL_FREE-th failure on, the first answer to every new login
+ * Repeated failed logins from one address are slowed down (issue 9): after
+ * LOGIN_FAIL_FREE authentication failures, the first answer to every login
  * from that address waits 1 s, doubling per failure up to LOGIN_HOLD_MAX_MS,
  * so guessing CHAP secrets costs time. A successful login, or
  * LOGIN_FAIL_FORGET_MS without failure, clears the address. The table is
  * small and shared by the reactor threads; the oldest entry is reused.
  */
 #define LOGIN_FAIL_SLOTS     64
-#define LOGIN_FAIL_FREE      3
+#define LOGIN_FAIL_FREE      5
 #define LOGIN_HOLD_MAX_MS    16000
 #define LOGIN_FAIL_FORGET_MS 600000
 
@@ -505,9 +505,10 @@ int tgt_login_pdu(struct tgt_conn *c, struct pdu_in *pdu)
 	if (rc == LOGIN_FAILED) {
 		uint16_t st = login_tgt_status(l->sm);
 
-		/* Class 2 (initiator error): authentication, authorization,
-		 * no such target. Counted per address (login_fails). */
-		if (LOGIN_STATUS_CLASS_OF(st) == LOGIN_STATUS_CLASS_INITIATOR)
+		/* Authentication failures (a wrong CHAP secret, a response
+		 * or algorithm refused) are counted per address: guessing a
+		 * secret is what the hold slows down (login_fails). */
+		if (st == LOGIN_STATUS_AUTH_FAILED)
 			login_fail_note(c, true, c->th->g->now_ms);
 
 		log_info("conn %s: login of %s failed: %s (0x%04x)", c->peer,

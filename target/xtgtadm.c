@@ -287,11 +287,11 @@ static json_t *build_request(const struct opts *o, const char **cmd_out, int *st
 				json_object_set_new(args, "mutual_secret",
 				                    json_string(o->mutual_secret));
 			}
-			if (o->algorithms)
-				json_object_set_new(args, "algorithms", json_string(o->algorithms));
 		} else {
 			WANT(2);
 		}
+		if (o->algorithms)
+			json_object_set_new(args, "algorithms", json_string(o->algorithms));
 	} else if (!strcmp(cmd, "session.drop")) {
 		WANT(1);
 		if (parse_number(o->pos[2], 65535, &n)) {

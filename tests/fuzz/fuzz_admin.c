@@ -56,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += len + 1;
 	}
 out:
+	tgt_portals_free(&d);
 	tgt_admin_free(&d);
 	tgt_targets_free(&d);
 	pthread_rwlock_destroy(&d.objs_lock);

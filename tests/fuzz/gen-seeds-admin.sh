@@ -19,5 +19,14 @@ seed auth '{"cmd":"target.add","args":{"target":"'$T'"}}' \
 	'{"cmd":"config.show","args":{"secrets":true}}'
 seed misc '{"cmd":"stats"}' '{"cmd":"session.list"}' '{"cmd":"session.drop","args":{"tsih":1}}' \
 	'{"cmd":"portal.list"}' '{"cmd":"lun.remove","args":{"target":"x","lun":0}}'
+seed portal '{"cmd":"portal.add","args":{"address":"127.0.0.1:3261","tpgt":2}}' \
+	'{"cmd":"portal.add","args":{"address":"[::1]:3262","transport":"tcp"}}' \
+	'{"cmd":"portal.list"}' \
+	'{"cmd":"portal.remove","args":{"address":"127.0.0.1:3261","drop_sessions":true}}'
+seed lunstate '{"cmd":"target.add","args":{"target":"'$T'"}}' \
+	'{"cmd":"lun.resize","args":{"target":"'$T'","lun":0,"size":"1G"}}' \
+	'{"cmd":"lun.offline","args":{"target":"'$T'","lun":0}}' \
+	'{"cmd":"lun.online","args":{"target":"'$T'","lun":0}}' \
+	'{"cmd":"auth.set","args":{"target":"'$T'","method":"chap","user":"u","secret":"0123456789ab","algorithms":"sha256,md5"}}'
 seed bad '{"cmd":' '[1]' '{"cmd":"nope"}' '{"cmd":"target.add","args":[]}' \
 	'{"cmd":"target.add","args":{"target":"iqn.x","tpgt":-1}}'

@@ -12,6 +12,10 @@ XI_TARGET_IT = \
 	tests/integration/xtgtd-ffp.sh \
 	tests/integration/xtgtadm-ops.sh \
 	tests/integration/xtgtadm-persist.sh \
-	tests/integration/xtgtadm-socket.sh
+	tests/integration/xtgtadm-socket.sh \
+	tests/integration/xtgtadm-portal.sh \
+	tests/integration/xtgtadm-lun.sh \
+	tests/integration/xtgtadm-auth.sh
 TESTS += $(XI_TARGET_IT)
-EXTRA_DIST += $(XI_TARGET_IT)
+EXTRA_DIST += $(XI_TARGET_IT) tests/integration/xi_mini_ini.py
+EXTRA_DIST += tests/integration/conformance-matrix.sh
