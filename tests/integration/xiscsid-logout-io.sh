@@ -1,0 +1,55 @@
+#!/bin/bash
+# Logout while an NBD client has writes in flight: the logout finishes, the
+# client is answered (every request completes or fails with an error reply,
+# so the client ends instead of hanging), the daemon stays up, and a fresh
+# login to the same node works and serves I/O.
+. "$top_srcdir/tests/integration/xiscsid-lib.sh"
+[ -x "$XTGTD" ] || xi_skip "target/xtgtd is not built"
+xi_need_cmd python3 python3
+xi_need_cmd qemu-img qemu-utils
+
+PORT=$(xi_free_port)
+IQN=iqn.2026-01.io.xiscsi.test:busy
+xi_bg xtgtd "$XTGTD" -f --listen "127.0.0.1:$PORT" --target "$IQN" --lun ram:256M
+xi_wait_port 127.0.0.1 "$PORT" 10
+xd_start
+P="127.0.0.1:$PORT"
+"$XADM" -m discovery -t st -p "$P" >/dev/null || xi_fail "discovery"
+
+head -c $((256 * 1024 * 1024)) /dev/urandom >"$XI_TMP/src.img"
+for round in 1 2; do
+	"$XADM" -m node -T "$IQN" -p "$P" --login >/dev/null || xi_fail "login (round $round)"
+	sid=$(xd_json "d[0]['sid']")
+	URL=$(xd_nbd "$sid" 0)
+	qemu-img convert -n -f raw -O raw "$XI_TMP/src.img" "$URL" 2>"$XI_TMP/convert.err" &
+	QPID=$!
+	# Wait until writes are under way (bytes written by the export grow).
+	for _ in $(seq 1 100); do
+		w=$(xd_json "d[0]['luns'][0]['nbd_stats']['bytes_written']")
+		[ "$w" -gt 0 ] && break
+		sleep 0.05
+	done
+	[ "$w" -gt 0 ] || xi_fail "no write reached the export"
+	kill -0 "$QPID" 2>/dev/null || xi_fail "qemu-img finished before the logout; nothing was in flight"
+	timeout 30 "$XADM" -m session -r "$sid" -u >/dev/null || xi_fail "logout with I/O in flight"
+	# The client is answered and ends (with an error: its disk went away).
+	for _ in $(seq 1 100); do
+		kill -0 "$QPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$QPID" 2>/dev/null && xi_fail "qemu-img still hangs 10 s after the logout"
+	wait "$QPID"
+	echo "round $round: qemu-img exit $? after $w bytes: $(head -c 200 "$XI_TMP/convert.err")"
+	kill -0 "$XD_PID" 2>/dev/null || xi_fail "xiscsid died"
+	[ "$(xd_json "len(d)")" = 0 ] || xi_fail "the session is still listed"
+	xd_wait_gone "$XD_NBD/$sid-lun0.sock"
+done
+
+# The node still works: a third session serves a whole write and compare.
+"$XADM" -m node -T "$IQN" -p "$P" --login >/dev/null || xi_fail "login after the rounds"
+URL=$(xd_nbd "$(xd_json "d[0]['sid']")" 0)
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$XI_TMP/small.img"
+qemu-img convert -n -f raw -O raw "$XI_TMP/small.img" "$URL" || xi_fail "convert after logouts"
+qemu-img compare -f raw -F raw "$XI_TMP/small.img" "$URL" || xi_fail "compare after logouts"
+xd_stop
+exit 0
