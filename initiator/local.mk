@@ -74,3 +74,11 @@ XD_IT = \
 	tests/integration/xiscsid-logout-io.sh
 TESTS += $(XD_IT)
 EXTRA_DIST += $(XD_IT) tests/integration/xiscsid-lib.sh
+
+# systemd unit for xiscsid, with the installed sbindir.
+systemdunitdir = $(prefix)/lib/systemd/system
+systemdunit_DATA = initiator/xiscsid.service
+CLEANFILES += initiator/xiscsid.service
+EXTRA_DIST += initiator/xiscsid.service.in
+initiator/xiscsid.service: initiator/xiscsid.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) initiator && sed -e 's|@sbindir[@]|$(sbindir)|g' $(srcdir)/initiator/xiscsid.service.in >$@
