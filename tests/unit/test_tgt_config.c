@@ -200,6 +200,52 @@ static void test_sizes(void **state)
 	assert_int_equal(tgt_config_parse_size("99999999999P", &v), -ERANGE);
 }
 
+/* chap-algorithms and discovery-chap-algorithms: names or numbers into
+ * CHAP_A numbers, kept when chap comes after; offline marks a known LUN. */
+static void test_chap_algorithms_and_offline(void **state)
+{
+	struct tgt_config cfg;
+	char err[256] = "", names[64], *algs = NULL;
+	const char *text = "discovery-chap-algorithms SHA1,5\n"
+	                   "target iqn.2026-11.x:y\n"
+	                   "\tlun 0 ram:1M\n"
+	                   "\tlun 3 ram:1M\n"
+	                   "\toffline 3\n"
+	                   "\tchap-algorithms sha3-256,sha256,7\n"
+	                   "\tchap alice \"alice-secret-12\"\n";
+
+	(void)state;
+	tgt_config_init(&cfg);
+	assert_int_equal(tgt_config_load_string(&cfg, text, "a.conf", err, sizeof(err)), 0);
+	assert_string_equal(cfg.discovery_chap.algs, "5,6");
+	assert_string_equal(cfg.targets[0].chap.algs, "7,8");
+	assert_string_equal(cfg.targets[0].chap.user, "alice");
+	assert_false(cfg.targets[0].luns[0].offline);
+	assert_true(cfg.targets[0].luns[1].offline);
+	tgt_config_chap_alg_names(cfg.targets[0].chap.algs, names, sizeof(names));
+	assert_string_equal(names, "sha256,sha3-256");
+	tgt_config_free(&cfg);
+
+	assert_int_equal(tgt_config_parse_chap_algs("md5,", &algs), -EINVAL);
+	assert_int_equal(tgt_config_parse_chap_algs(",md5", &algs), -EINVAL);
+	assert_int_equal(tgt_config_parse_chap_algs("sha512", &algs), -EINVAL);
+	assert_int_equal(tgt_config_parse_chap_algs("9", &algs), -EINVAL);
+	assert_int_equal(tgt_config_parse_chap_algs("", &algs), -EINVAL);
+	assert_null(algs);
+
+	tgt_config_init(&cfg);
+	assert_int_equal(tgt_config_load_string(&cfg, "target iqn.2026-11.x:y\noffline 0\n", "b",
+	                                        err, sizeof(err)),
+	                 -EINVAL);
+	assert_non_null(strstr(err, "b:2: offline 0"));
+	tgt_config_free(&cfg);
+	tgt_config_init(&cfg);
+	assert_int_equal(
+	        tgt_config_load_string(&cfg, "chap-algorithms md5\n", "c", err, sizeof(err)),
+	        -EINVAL);
+	tgt_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +256,7 @@ int main(void)
 	        cmocka_unit_test(test_config_errors_name_the_line),
 	        cmocka_unit_test(test_finish_needs_a_target_and_defaults_the_portal),
 	        cmocka_unit_test(test_sizes),
+	        cmocka_unit_test(test_chap_algorithms_and_offline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
