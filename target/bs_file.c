@@ -412,8 +412,10 @@ static int dio_align(struct bs_file *f)
 	if (f->blockdev) {
 		int lbs = 0;
 
-		if (ioctl(f->fd, BLKSSZGET, &lbs) != 0 || lbs <= 0)
-			return -errno ? -errno : -EINVAL;
+		if (ioctl(f->fd, BLKSSZGET, &lbs) != 0)
+			return -errno;
+		if (lbs <= 0)
+			return -EINVAL;
 		f->dio_off_align = (uint32_t)lbs;
 		f->dio_mem_align = (uint32_t)lbs;
 		return 0;
@@ -508,7 +510,16 @@ static int file_open(struct tgt_bs *bs, const struct bs_open_args *a)
 			             a->path);
 			goto out;
 		}
-		if (lbs % f->dio_off_align || f->dio_mem_align > 4096) {
+		if (f->dio_mem_align > 4096) {
+			/* Task buffers are page aligned (target/session.c). */
+			file_set_why(a,
+			             "file store %s: direct I/O there needs %u-byte aligned "
+			             "memory, more than a page (drop direct)",
+			             a->path, f->dio_mem_align);
+			rc = -EINVAL;
+			goto out;
+		}
+		if (lbs % f->dio_off_align) {
 			file_set_why(a,
 			             "file store %s: direct I/O there needs %u-byte aligned "
 			             "blocks; %u-byte logical blocks do not fit (use bs=4096 or "
