@@ -40,6 +40,7 @@ initiator_xiscsiadm_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 initiator_xiscsiadm_LDADD = initiator/libxiscsi.la lib/libxcore.la $(JANSSON_LIBS)
 
 include tests/integration/initiator.mk
+include tests/integration/nbd.mk
 
 # Unit tests of what needs no network: options and URLs through the public
 # API, the CmdSN window and burst/R2T bookkeeping, node records.

@@ -210,7 +210,7 @@ struct nbd_client {
 	uint32_t events;
 	enum rx_state st;
 	bool transmission, structured, no_zeroes, dead, queued_dead;
-	bool reading, flushing, resume;
+	bool reading, flushing, resume, draining;
 	/* rx */
 	uint8_t *rbuf;
 	size_t rpos, rlen;
@@ -1421,6 +1421,14 @@ static void client_maybe_finish(struct nbd_client *c)
 	}
 	if (c->reqs || c->txh)
 		return;
+	if (e->closing && c->transmission && c->st != RX_STOP && !c->draining) {
+		/* Requests already in the socket get their ESHUTDOWN before it closes. */
+		c->draining = true;
+		client_read(c);
+		c->draining = false;
+		if (c->dead || c->reqs || c->txh)
+			return;
+	}
 	if (c->st == RX_STOP || (e->closing && c->transmission))
 		client_kill(c, NULL);
 }

@@ -1,0 +1,61 @@
+#!/bin/bash
+# QEMU's and libnbd's tools through the NBD export of an xtgtd LUN: nbdinfo
+# sees the size, block sizes and flags; 64 MiB of random data written by
+# qemu-img convert compare equal and come back out through nbdcopy;
+# qemu-io's write-zeroes, FUA writes and flush; a thin LUN offers TRIM and
+# reads zeros after it; a read-only export on loopback TCP refuses writes.
+. "$top_srcdir/tests/integration/nbd-lib.sh"
+
+xi_need_cmd qemu-img qemu-utils
+xi_need_cmd qemu-io qemu-utils
+xi_need_cmd nbdinfo libnbd-bin
+xi_need_cmd nbdcopy libnbd-bin
+xi_need_cmd python3 python3
+
+nbd_xtgtd_start ram:64M "file:$XI_TMP/thin.img,size=16M,thin"
+nbd_export_start nbd "$NBD_ISCSI/0"
+
+nbdinfo --json "$NBD_URI" >"$XI_TMP/info.json" || xi_fail "nbdinfo"
+python3 - "$XI_TMP/info.json" <<'PY' || xi_fail "nbdinfo: $(cat "$XI_TMP/info.json")"
+import json, sys
+e = json.load(open(sys.argv[1]))["exports"][0]
+want = {"export-size": 64 << 20, "block_size_minimum": 512, "block_size_maximum": 32 << 20,
+        "is_read_only": False, "can_flush": True, "can_fua": True, "can_zero": True,
+        "can_multi_conn": True, "can_trim": False}
+bad = {k: e.get(k) for k, v in want.items() if e.get(k) != v}
+if bad or e.get("block_size_preferred", 0) < 512:
+    print("unexpected:", bad, e)
+    sys.exit(1)
+PY
+
+head -c $((64 << 20)) /dev/urandom >"$XI_TMP/src.bin"
+qemu-img convert -n -f raw -O raw "$XI_TMP/src.bin" "$NBD_URI" || xi_fail "qemu-img convert"
+qemu-img compare -f raw -F raw "$XI_TMP/src.bin" "$NBD_URI" || xi_fail "qemu-img compare"
+nbdcopy "$NBD_URI" "$XI_TMP/out.bin" || xi_fail "nbdcopy out"
+cmp "$XI_TMP/src.bin" "$XI_TMP/out.bin" || xi_fail "nbdcopy read back differs"
+
+# Read-only, on a loopback TCP port as well as the socket.
+TPORT=$(xi_free_port)
+nbd_export_start ro "$NBD_ISCSI/0" --read-only --tcp "127.0.0.1:$TPORT"
+nbdinfo --json "nbd://127.0.0.1:$TPORT" | grep -q '"is_read_only": true' ||
+	xi_fail "read-only export not read-only over TCP"
+qemu-img compare -f raw -F raw "$XI_TMP/src.bin" "nbd://127.0.0.1:$TPORT" ||
+	xi_fail "compare over TCP"
+nbdcopy "$XI_TMP/src.bin" "$NBD_URI" 2>/dev/null && xi_fail "a read-only export took writes"
+"$XIO" "$NBD_ISCSI/0" nbd --socket "$XI_TMP/x.sock" --tcp "10.1.2.3:$TPORT" \
+	>"$XI_TMP/remote.log" 2>&1 && xi_fail "a non-loopback --tcp was accepted"
+grep -q 'not a loopback address' "$XI_TMP/remote.log" || xi_fail "$(cat "$XI_TMP/remote.log")"
+NBD_URI="nbd+unix:///?socket=$XI_TMP/nbd.sock"
+out=$(qemu-io -f raw -c 'write -z 1M 3M' -c 'read -P 0 1M 3M' -c 'write -f -P 0x5a 0 64k' \
+	-c 'read -P 0x5a 0 64k' -c 'write -z -f 8M 512' -c 'read -P 0 8M 512' -c 'flush' \
+	"$NBD_URI" 2>&1) || xi_fail "qemu-io: $out"
+echo "$out" | grep -qi 'fail\|error' && xi_fail "qemu-io: $out"
+
+# A thin file LUN: UNMAP is offered as TRIM; deallocated blocks read zeros.
+nbd_export_start thin "$NBD_ISCSI/1"
+nbdinfo --json "$NBD_URI" | grep -q '"can_trim": true' || xi_fail "thin LUN without TRIM"
+out=$(qemu-io -f raw -c 'write -P 0x77 0 1M' -c 'discard 0 1M' -c 'read -P 0 0 1M' \
+	"$NBD_URI" 2>&1) || xi_fail "qemu-io discard: $out"
+echo "$out" | grep -qi 'fail\|error' && xi_fail "qemu-io discard: $out"
+
+exit 0
