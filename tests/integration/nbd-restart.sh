@@ -12,7 +12,7 @@ nbd_export_start nbd "$NBD_ISCSI/0"
 
 # 24 MiB at 8 MiB/s: about three seconds of writes, then the verify pass.
 "$NBD_FIO" --name=restart --ioengine=nbd --uri="$NBD_URI" --rw=randwrite --bs=4k \
-	--iodepth=16 --size=24M --rate=8m --verify=crc32c --do_verify=1 --verify_fatal=1 \
+	--iodepth=16 --size=24M --rate=8m --verify=crc32c --verify_state_save=0 --do_verify=1 --verify_fatal=1 \
 	--output="$XI_TMP/fio.txt" &
 fio=$!
 sleep 1

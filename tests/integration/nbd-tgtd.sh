@@ -13,7 +13,7 @@ qemu-img convert -n -f raw -O raw "$XI_TMP/src.bin" "$NBD_URI" || xi_fail "qemu-
 qemu-img compare -f raw -F raw "$XI_TMP/src.bin" "$NBD_URI" || xi_fail "qemu-img compare"
 if nbd_need_fio_quiet; then
 	"$NBD_FIO" --name=tgtd --ioengine=nbd --uri="$NBD_URI" --rw=randwrite --bs=4k \
-		--iodepth=32 --size=16M --verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--iodepth=32 --size=16M --verify=crc32c --verify_state_save=0 --do_verify=1 --verify_fatal=1 \
 		--output="$XI_TMP/fio.txt" || xi_fail "fio: $(cat "$XI_TMP/fio.txt")"
 	grep -q 'err= 0' "$XI_TMP/fio.txt" || xi_fail "fio: $(cat "$XI_TMP/fio.txt")"
 else
