@@ -67,12 +67,14 @@ initiator_xiscsid_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 initiator_xiscsid_LDADD = initiator/libxinbd.la initiator/libxiscsi.la lib/libxcore.la \
 	$(JANSSON_LIBS)
 
-# xiscsid with real targets (xtgtd; tgtd as root), node.startup, logout under I/O.
+# xiscsid with real targets (xtgtd; tgtd as root), node.startup, logout under
+# I/O, and a QEMU guest whose disk is an export.
 XD_IT = \
 	tests/integration/xiscsid-xtgtd.sh \
 	tests/integration/xiscsid-tgtd.sh \
 	tests/integration/xiscsid-startup.sh \
-	tests/integration/xiscsid-logout-io.sh
+	tests/integration/xiscsid-logout-io.sh \
+	tests/integration/xiscsid-vm.sh
 TESTS += $(XD_IT)
 EXTRA_DIST += $(XD_IT) tests/integration/xiscsid-lib.sh
 
