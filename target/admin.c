@@ -1375,7 +1375,8 @@ static json_t *cmd_portal_add(struct tgt_daemon *d, json_t *args)
 		free(host);
 		return fail(a, ERR_INTERNAL, "out of memory");
 	}
-	memcpy(np, d->portals, d->nportals * sizeof(*np));
+	if (d->nportals)
+		memcpy(np, d->portals, d->nportals * sizeof(*np));
 	p = &np[d->nportals];
 	rc = tgt_portal_init(d, p, host, port, (uint16_t)tpgt, why, sizeof(why));
 	free(host);
