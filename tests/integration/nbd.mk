@@ -9,4 +9,5 @@ NBD_IT = \
 	tests/integration/nbd-close.sh \
 	tests/integration/nbd-tgtd.sh
 TESTS += $(NBD_IT)
-EXTRA_DIST += $(NBD_IT) tests/integration/nbd-lib.sh tests/integration/nbd-client.py
+EXTRA_DIST += $(NBD_IT) tests/integration/nbd-lib.sh tests/integration/nbd-client.py \
+	fio-jobs/nbd-compare
