@@ -43,6 +43,10 @@ struct xi_nbd_opts {
 /* Serve 'lun' of 's' (logged in, on the loop 'loop'). Reads the capacity
  * and block limits from the LUN. 0 or -errno (message through
  * xiscsi's log). */
+/* The LUN is read asynchronously (READ CAPACITY(16), VPD B0h/B2h, MODE
+ * SENSE(10)), so this may be called from a session callback; the sockets
+ * are listening when it returns 0, and clients' GO/INFO/EXPORT_NAME wait
+ * for that probe. xi_nbd_export_info() reports size 0 until it is done. */
 int xi_nbd_export_new(struct xiscsi_loop *loop, struct xiscsi_session *s, uint64_t lun,
                       const struct xi_nbd_opts *opts, int epfd, struct xi_nbd_export **out);
 
