@@ -91,27 +91,30 @@ adm auth set discovery none >/dev/null || xi_fail "auth set discovery none"
 
 # Repeated failures from one address: after five, the next login's first
 # answer waits a second (and the failures are logged with the address).
+# Whether a login was held is read from the log, not from a clock: only
+# the hold itself is timed (it is at least a second, however loaded the
+# machine is).
 ms() { echo $(($(date +%s%N) / 1000000)); }
+holds() { grep -c 'earlier logins from this address failed' "$XI_TMP/xtgtd2.log"; }
 adm auth set "$T" chap alice "$SECRET" >/dev/null || xi_fail "auth set, all algorithms"
 for i in 1 2 3 4 5; do
-	t0=$(ms)
 	iscsi-inq "iscsi://alice%wrong-secret-$i@127.0.0.1:$PORT/$T/0" >/dev/null 2>&1 &&
 		xi_fail "wrong secret $i let in"
-	[ $(($(ms) - t0)) -lt 900 ] || xi_fail "failure $i already slowed down"
 done
+[ "$(holds)" = 0 ] || xi_fail "a login was held before five failures"
 t0=$(ms)
 iscsi-inq "iscsi://alice%wrong-secret-6@127.0.0.1:$PORT/$T/0" >/dev/null 2>&1 &&
 	xi_fail "wrong secret 6 let in"
 [ $(($(ms) - t0)) -ge 950 ] || xi_fail "sixth failed login took only $(($(ms) - t0)) ms"
-grep -q 'earlier logins from this address failed' "$XI_TMP/xtgtd2.log" ||
-	xi_fail "hold not logged"
+[ "$(holds)" = 1 ] || xi_fail "hold not logged"
 grep -q 'login of .* failed: .*0x0201' "$XI_TMP/xtgtd2.log" || xi_fail "failure not logged"
-# The right secret still gets in (after the wait), and clears the address.
+# After six failures the wait is two seconds.
 t0=$(ms)
 libiscsi >/dev/null || xi_fail "right secret refused after failures"
-[ $(($(ms) - t0)) -ge 950 ] || xi_fail "login after six failures not slowed down"
-t0=$(ms)
+[ $(($(ms) - t0)) -ge 1950 ] || xi_fail "login after six failures waited only $(($(ms) - t0)) ms"
+[ "$(holds)" = 2 ] || xi_fail "second hold not logged"
+# That success cleared the address.
 libiscsi >/dev/null || xi_fail "right secret refused"
-[ $(($(ms) - t0)) -lt 900 ] || xi_fail "a successful login did not clear the address"
+[ "$(holds)" = 2 ] || xi_fail "a successful login did not clear the address"
 xi_stop "$XT_PID" || xi_fail "xtgtd exit status $?"
 exit 0
