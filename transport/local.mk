@@ -13,8 +13,8 @@ transport_libxt_la_LIBADD = $(URING_LIBS) -lpthread
 EXTRA_DIST += transport/xdp_kern.c
 if HAVE_XDP
 noinst_HEADERS += transport/utcp.h
-#H2-PENDING transport_libxt_la_SOURCES += transport/xdp.c
-#H2-PENDING transport_libxt_la_CFLAGS += $(XDP_CFLAGS) -DXT_WITH_XDP
+transport_libxt_la_SOURCES += transport/xdp.c
+transport_libxt_la_CFLAGS += $(XDP_CFLAGS) -DXT_WITH_XDP
 transport_libxt_la_LIBADD += $(XDP_LIBS)
 CLEANFILES += transport/xdp_kern.o
 BPF_CLANG = clang
@@ -28,3 +28,4 @@ $(XDP_KERN_USER): transport/xdp_kern.o
 endif
 
 include tests/transport/local.mk
+include tests/integration/xdp.mk

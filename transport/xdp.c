@@ -25,6 +25,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
@@ -1115,6 +1116,20 @@ static void xdp_group_fini(struct xt_group *xg)
 	struct xdp_group *g = XG(xg);
 
 	xt_timer_cancel(&g->eng_timer);
+	if (g->st && getenv("XISCSI_XDP_STATS")) {
+		struct utcp_stack_stats ss;
+
+		utcp_stack_get_stats(g->st, &ss);
+		xdp_log("%s: rx %" PRIu64 " frames %" PRIu64 " bytes, tx %" PRIu64
+		        " frames %" PRIu64 " bytes, dropped %" PRIu64 ", retransmits %" PRIu64
+		        " (rto %" PRIu64 ", fast %" PRIu64 "), dup acks %" PRIu64
+		        ", out of order %" PRIu64 ", zero-window probes %" PRIu64
+		        ", no tx frame %" PRIu64 "; %" PRIu64 " syscalls in %" PRIu64 " polls",
+		        g->ifname, ss.rx_frames, ss.rx_bytes, ss.tx_frames, ss.tx_bytes,
+		        ss.rx_dropped, ss.retransmits, ss.rto_fired, ss.fast_retransmits,
+		        ss.dup_acks, ss.ooo_segments, ss.zero_window_probes, ss.tx_alloc_fail,
+		        g->base.stats.syscalls, g->base.stats.polls);
+	}
 	if (g->st)
 		utcp_stack_free(g->st);
 	g->st = NULL;

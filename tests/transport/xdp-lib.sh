@@ -9,7 +9,8 @@
 # checksum offload turned off (a veth hands the kernel's partial checksums
 # to XDP as they are); h2x stays without a kernel address: the xdp stack
 # owns $XDP_IP on it. Exports XISCSI_XDP_IF and XISCSI_XDP_IP for the
-# backend, and XDP_NS, XDP_NS_K, XDP_NS_X.
+# backend, and XDP_NS, XDP_NS_K, XDP_NS_X. The namespaces go on exit
+# (trap), unless XDP_TRAP=0: then the caller runs xdp_ns_cleanup itself.
 
 xdp_skip() {
 	echo "SKIP: $*"
@@ -35,8 +36,10 @@ xdp_ns_setup() {
 	XDP_NS=h2-$tag-$$
 	XDP_PEER_IP=10.201.$sub.1
 	XDP_IP=10.201.$sub.2
-	trap 'rc=$?; xdp_ns_cleanup; exit $rc' EXIT
-	trap 'exit 1' INT TERM
+	if [ "${XDP_TRAP:-1}" = 1 ]; then
+		trap 'rc=$?; xdp_ns_cleanup; exit $rc' EXIT
+		trap 'exit 1' INT TERM
+	fi
 	if [ "${2:-}" = split ]; then
 		XDP_NS_K=$XDP_NS-k
 		XDP_NS_X=$XDP_NS-x
