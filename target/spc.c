@@ -270,6 +270,9 @@ int spc_request_sense(struct tgt_lu *lu, struct scsi_task *t)
 		sense_set_progress(&si, (uint16_t)atomic_load(&lu->sanitize_progress));
 	} else if ((ua = tgt_lu_ua_take(lu, t->nexus, true)) != 0) {
 		si = sense_info_make(SK_UNIT_ATTENTION, ua);
+	} else if (atomic_load(&lu->offline)) {
+		/* Offline by the administrator (target/lu.h). */
+		si = sense_info_make(SK_NOT_READY, ASC_LU_NOT_READY_MANUAL_INTERVENTION);
 	} else if (!atomic_load(&lu->medium_present)) {
 		si = sense_info_make(SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 	}

@@ -6,6 +6,7 @@ commands the arguments name, in order, on that one I_T nexus:
   tur          TEST UNIT READY
   rc16         READ CAPACITY(16): prints the capacity in bytes
   luns         REPORT LUNS: prints the LUN numbers
+  sense        REQUEST SENSE: prints the KEY/ASC/ASCQ it returns
   wait:FILE    wait (at most 30 s) until FILE exists
   mark:FILE    create FILE
 
@@ -135,6 +136,9 @@ for step in steps:
         if status == 0 and len(data) >= 12:
             last, bl = struct.unpack(">QI", data[0:12])
             value = " %d" % ((last + 1) * bl)
+    elif step == "sense":
+        status, sense, data = command(bytes([0x03, 0, 0, 0, 252, 0]), 252)
+        value = " " + sense_text(data)
     elif step == "luns":
         status, sense, data = command(bytes([0xa0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0]), 4096)
         if status == 0 and len(data) >= 8:

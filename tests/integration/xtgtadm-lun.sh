@@ -95,7 +95,7 @@ adm --json lun resize "$T" 0 32M | grep -q '"changed":false' || xi_fail "same si
 # Offline: NOT READY for medium commands, REPORT LUNS still lists it.
 rm -f "$XI_TMP/ready" "$XI_TMP/go"
 $MINI 127.0.0.1 "$PORT" "$T" 0 tur tur "mark:$XI_TMP/ready" "wait:$XI_TMP/go" \
-	tur rc16 luns "mark:$XI_TMP/ready2" "wait:$XI_TMP/go2" tur tur rc16 \
+	tur rc16 luns sense "mark:$XI_TMP/ready2" "wait:$XI_TMP/go2" tur tur rc16 \
 	>"$XI_TMP/mini2.out" 2>&1 &
 MINI_PID=$!
 for _ in $(seq 1 100); do [ -e "$XI_TMP/ready" ] && break; sleep 0.1; done
@@ -123,6 +123,7 @@ tur 0x00 0/00/00
 tur 0x02 2/04/03
 rc16 0x02 2/04/03
 luns 0x00 0/00/00 0,1,2
+sense 0x00 0/00/00 2/04/03
 tur 0x02 6/28/00
 tur 0x00 0/00/00
 rc16 0x00 0/00/00 33554432"
