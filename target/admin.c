@@ -1393,10 +1393,12 @@ static json_t *cmd_portal_add(struct tgt_daemon *d, json_t *args)
 	for (t = 0; t < d->nthreads && !first_err; t++)
 		first_err = j->rc[t];
 	if (rc || first_err) {
+		/* A listener that worked may have taken a connection, which
+		 * points at p: retired, not freed. */
 		threads_run(d, unlisten_on_thread, j);
-		free(p->host);
-		free(p->listeners);
-		free(np);
+		retire_ptr(a, p->host);
+		retire_ptr(a, p->listeners);
+		retire_ptr(a, np);
 		free(j);
 		return fail(a, ERR_INVALID, "cannot listen on %s: %s", norm,
 		            strerror(-(first_err ? first_err : rc)));

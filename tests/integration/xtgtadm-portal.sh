@@ -64,6 +64,21 @@ iscsi-inq "iscsi://127.0.0.1:$PORT3/$T9/0" >/dev/null || xi_fail "group 9 login"
 iscsi-inq "iscsi://127.0.0.1:$PORT3/$T/0" >/dev/null 2>&1 && xi_fail "group 1 target through group 9"
 grep -q "listen 127.0.0.1:$PORT3" "$CONF" || xi_fail "portal not saved: $(cat "$CONF")"
 
+# A port another program holds: refused, nothing half made.
+PORT4=$(xi_free_port)
+xi_bg holder python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+time.sleep(60)' "$PORT4"
+HOLDER_PID=$XI_LAST_PID
+xi_wait_port 127.0.0.1 "$PORT4"
+out=$(adm portal add "127.0.0.1:$PORT4" 2>&1) && xi_fail "portal on a taken port added"
+grep -q 'cannot listen' <<<"$out" || xi_fail "taken port message: $out"
+adm portal list | grep -q ":$PORT4," && xi_fail "failed portal listed"
+grep -q ":$PORT4" "$CONF" && xi_fail "failed portal saved"
+kill "$HOLDER_PID"
+
 # IPv6, where the loopback has it; the address is compared normalized.
 if ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128'; then
 	PORT6=$(xi_free_port)
