@@ -91,6 +91,17 @@ adm lun resize "$T" 0 33554433 2>/dev/null && xi_fail "odd size accepted"
 adm lun resize "$T" 2 16M 2>/dev/null && xi_fail "read-only LUN resized"
 adm lun resize "$T" 9 16M 2>/dev/null && xi_fail "absent LUN resized"
 adm --json lun resize "$T" 0 32M | grep -q '"changed":false' || xi_fail "same size not idempotent"
+# A block device decides its own size (a loop device, where we may make one).
+truncate -s 4M "$XI_TMP/blk.img"
+if [ "$(id -u)" = 0 ] && LOOP=$(losetup -f --show "$XI_TMP/blk.img" 2>/dev/null); then
+	rc=0
+	adm lun add "$T" 5 "file:$LOOP" >/dev/null || rc=1
+	out=$(adm lun resize "$T" 5 8M 2>&1) && rc=2
+	adm lun remove "$T" 5 --force >/dev/null 2>&1
+	losetup -d "$LOOP"
+	[ $rc = 0 ] || xi_fail "block device LUN: add failed or resize accepted ($rc): $out"
+	grep -q 'block devices are not resized' <<<"$out" || xi_fail "block device message: $out"
+fi
 
 # Offline: NOT READY for medium commands, REPORT LUNS still lists it.
 rm -f "$XI_TMP/ready" "$XI_TMP/go"
