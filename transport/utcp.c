@@ -101,16 +101,20 @@ struct utcp_tcph {
 };
 _Static_assert(sizeof(struct utcp_tcph) == 20, "tcp header");
 
-#define TCPOPT_EOL      0
-#define TCPOPT_NOP      1
-#define TCPOPT_MSS      2 /* RFC 793 */
-#define TCPOPT_WSCALE   3 /* RFC 7323 2.2 */
-#define TCPOLEN_MSS     4
-#define TCPOLEN_WSCALE  3
-#define TCP_SYN_OPTLEN  8   /* MSS, NOP, window scale */
-#define TCP_MAX_WSCALE  14  /* RFC 7323 2.3 */
-#define TCP_DEFAULT_MSS 536 /* RFC 1122 4.2.2.6, when the peer sends none */
-#define TCP_MAX_WIN     65535u
+#define TCPOPT_EOL        0
+#define TCPOPT_NOP        1
+#define TCPOPT_MSS        2 /* RFC 793 */
+#define TCPOPT_WSCALE     3 /* RFC 7323 2.2 */
+#define TCPOLEN_MSS       4
+#define TCPOLEN_WSCALE    3
+#define TCPOPT_SACK_PERM  4 /* RFC 2018 */
+#define TCPOPT_SACK       5
+#define TCPOLEN_SACK_PERM 2
+#define TCP_OPT_MAX       40
+#define TCP_SACK_BLOCKS   4   /* what fits without timestamps */
+#define TCP_MAX_WSCALE    14  /* RFC 7323 2.3 */
+#define TCP_DEFAULT_MSS   536 /* RFC 1122 4.2.2.6, when the peer sends none */
+#define TCP_MAX_WIN       65535u
 
 #define ETH_IP_LEN (sizeof(struct utcp_ethh) + sizeof(struct utcp_iph))
 #define HDRS_LEN   (ETH_IP_LEN + sizeof(struct utcp_tcph))
@@ -139,6 +143,7 @@ _Static_assert(sizeof(struct utcp_tcph) == 20, "tcp header");
 #define UTCP_RQ_MIN             64
 #define UTCP_RQ_MAX             16384
 #define UTCP_GATHER_IOV         16
+#define UTCP_SB_MAX             32 /* SACKed ranges remembered while sending */
 #define UTCP_EPH_LO             49152
 #define UTCP_EPH_HI             65535
 
@@ -196,12 +201,20 @@ struct utcp_sock {
 	uint16_t lport, rport;
 	uint8_t rmac[ETH_ALEN];
 	bool arp_wait;
-	bool no_wscale; /* the peer's SYN had no window scale option */
+	bool no_wscale;     /* the peer's SYN had no window scale option */
+	bool sack_ok;       /* both SYNs had SACK-permitted: our ACKs carry SACK blocks */
+	uint32_t sack_last; /* where the newest segment kept out of order starts */
+	/* what the peer SACKed above snd_una: sorted, disjoint */
+	struct {
+		uint32_t start, end;
+	} sb[UTCP_SB_MAX];
+	unsigned sb_n;
+	uint32_t rtx_nxt; /* SACK recovery: holes below it are retransmitted */
 
 	/* send side (RFC 793 names) */
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t tx_base; /* the sequence number of tx_gather's offset 0 */
-	uint16_t mss; /* what we send */
+	uint16_t mss;     /* what we send */
 	uint8_t snd_wscale, rcv_wscale;
 	bool fin_queued, fin_known; /* shutdown asked; fin_seq is where it goes */
 	uint32_t fin_seq;
@@ -932,18 +945,94 @@ static void ack_sent(struct utcp_sock *s)
 	s->t_dack = 0;
 }
 
+static struct utcp_rseg *rq_at(struct utcp_sock *s, unsigned i)
+{
+	return &s->rq[(s->rq_head + i) % s->rq_cap];
+}
+
+/* The options of a segment: the SYN's, or SACK blocks (RFC 2018 4) while
+ * bytes are kept out of order, the run holding the newest one first; we
+ * send them so that a kernel peer recovers several losses a round trip,
+ * and take none (our own recovery is NewReno). Returns their length. */
+static size_t build_options(struct utcp_sock *s, uint8_t flags, uint8_t *opt)
+{
+	uint32_t runs[TCP_SACK_BLOCKS][2];
+	unsigned nr = 0, first = 0;
+	size_t n = 0;
+
+	if (flags & TH_SYN) {
+		opt[n++] = TCPOPT_MSS;
+		opt[n++] = TCPOLEN_MSS;
+		wr16(opt + n, s->rcv_mss);
+		n += 2;
+		if (s->state == ST_SYN_SENT || s->sack_ok) {
+			opt[n++] = TCPOPT_NOP;
+			opt[n++] = TCPOPT_NOP;
+			opt[n++] = TCPOPT_SACK_PERM;
+			opt[n++] = TCPOLEN_SACK_PERM;
+		}
+		if (!s->no_wscale) {
+			opt[n++] = TCPOPT_NOP;
+			opt[n++] = TCPOPT_WSCALE;
+			opt[n++] = TCPOLEN_WSCALE;
+			opt[n++] = s->rcv_wscale;
+		}
+		return n;
+	}
+	if (!s->sack_ok || (flags & TH_RST) || !s->rq_n ||
+	    !seq_gt(rq_at(s, s->rq_n - 1)->seq, s->rcv_nxt))
+		return 0;
+	/* the runs above rcv_nxt, highest first, and which holds sack_last */
+	for (unsigned i = s->rq_n; i > 0 && nr < TCP_SACK_BLOCKS;) {
+		struct utcp_rseg *r = rq_at(s, i - 1);
+		uint32_t start = r->seq, end = r->seq + r->len;
+
+		if (seq_le(start, s->rcv_nxt))
+			break;
+		for (i--; i > 0; i--) {
+			struct utcp_rseg *p = rq_at(s, i - 1);
+
+			if (p->seq + p->len != start || seq_le(p->seq, s->rcv_nxt))
+				break;
+			start = p->seq;
+		}
+		if (seq_ge(s->sack_last, start) && seq_lt(s->sack_last, end))
+			first = nr;
+		runs[nr][0] = start;
+		runs[nr][1] = end;
+		nr++;
+	}
+	opt[n++] = TCPOPT_NOP;
+	opt[n++] = TCPOPT_NOP;
+	opt[n++] = TCPOPT_SACK;
+	opt[n++] = (uint8_t)(2 + 8 * nr);
+	for (unsigned k = 0; k < nr; k++) {
+		unsigned j = k == 0 ? first : (k <= first ? k - 1 : k);
+
+		wr32(opt + n, runs[j][0]);
+		wr32(opt + n + 4, runs[j][1]);
+		n += 8;
+	}
+	return n;
+}
+
 /* One segment at 'seq' with up to 'want' stream bytes (from tx_gather at
  * seq - snd_una). Returns the data bytes sent, or -1 when no frame could be
  * had. SYN and FIN segments carry no data here. */
 static long send_segment(struct utcp_sock *s, uint32_t seq, uint8_t flags, uint32_t want)
 {
 	struct utcp_stack *st = s->st;
-	size_t optlen = !(flags & TH_SYN) ? 0 : s->no_wscale ? TCPOLEN_MSS : TCP_SYN_OPTLEN;
+	uint8_t opt[TCP_OPT_MAX];
+	size_t optlen = build_options(s, flags, opt);
 	size_t hdr = HDRS_LEN + optlen;
-	uint8_t *buf = st->ops->tx_alloc(st->link, hdr + want);
+	uint8_t *buf;
 	struct utcp_tcph *th;
-	uint8_t *opt;
 	size_t dlen = 0;
+
+	/* the MSS counts no options (RFC 6691) */
+	if (want > s->mss - optlen)
+		want = (uint32_t)(s->mss - optlen);
+	buf = st->ops->tx_alloc(st->link, hdr + want);
 
 	if (!buf) {
 		st->stats.tx_alloc_fail++;
@@ -990,18 +1079,7 @@ static long send_segment(struct utcp_sock *s, uint32_t seq, uint8_t flags, uint3
 	th->flags = flags | (dlen ? TH_PSH : 0);
 	wr16(th->win, rcv_win_field(s, flags & TH_SYN));
 	memset(th->urg, 0, 2);
-	opt = (uint8_t *)(th + 1);
-	if (optlen) {
-		opt[0] = TCPOPT_MSS;
-		opt[1] = TCPOLEN_MSS;
-		wr16(opt + 2, s->rcv_mss);
-	}
-	if (optlen == TCP_SYN_OPTLEN) {
-		opt[4] = TCPOPT_NOP;
-		opt[5] = TCPOPT_WSCALE;
-		opt[6] = TCPOLEN_WSCALE;
-		opt[7] = s->rcv_wscale;
-	}
+	memcpy(th + 1, opt, optlen);
 	tcp_csum(buf, hdr - ETH_IP_LEN + dlen);
 	if (flags & TH_ACK)
 		ack_sent(s);
@@ -1067,6 +1145,109 @@ static void fin_sent_state(struct utcp_sock *s)
 		s->state = ST_LAST_ACK;
 }
 
+/* ---- the SACK scoreboard (RFC 6675, simplified: every hole below the
+ * highest SACKed byte counts as lost) ---- */
+
+static void sb_trim(struct utcp_sock *s)
+{
+	unsigned k = 0;
+
+	while (k < s->sb_n && seq_le(s->sb[k].end, s->snd_una))
+		k++;
+	if (k) {
+		memmove(s->sb, s->sb + k, (s->sb_n - k) * sizeof(s->sb[0]));
+		s->sb_n -= k;
+	}
+	if (s->sb_n && seq_lt(s->sb[0].start, s->snd_una))
+		s->sb[0].start = s->snd_una;
+}
+
+static void sb_add(struct utcp_sock *s, uint32_t start, uint32_t end)
+{
+	unsigned i = 0, j;
+
+	if (!seq_lt(start, end) || !seq_gt(end, s->snd_una) || seq_gt(end, s->snd_max))
+		return; /* old (a D-SACK), empty or bogus */
+	if (seq_lt(start, s->snd_una))
+		start = s->snd_una;
+	while (i < s->sb_n && seq_lt(s->sb[i].end, start))
+		i++;
+	/* merge every range that touches [start, end) into slot i */
+	j = i;
+	while (j < s->sb_n && seq_le(s->sb[j].start, end)) {
+		if (seq_lt(s->sb[j].start, start))
+			start = s->sb[j].start;
+		if (seq_gt(s->sb[j].end, end))
+			end = s->sb[j].end;
+		j++;
+	}
+	if (j > i) {
+		memmove(s->sb + i + 1, s->sb + j, (s->sb_n - j) * sizeof(s->sb[0]));
+		s->sb_n -= j - i - 1;
+	} else {
+		if (s->sb_n == UTCP_SB_MAX) {
+			if (i == UTCP_SB_MAX)
+				return;
+			s->sb_n--; /* forget the highest */
+		}
+		memmove(s->sb + i + 1, s->sb + i, (s->sb_n - i) * sizeof(s->sb[0]));
+		s->sb_n++;
+	}
+	s->sb[i].start = start;
+	s->sb[i].end = end;
+}
+
+static uint32_t sb_high(const struct utcp_sock *s)
+{
+	return s->sb_n ? s->sb[s->sb_n - 1].end : s->snd_una;
+}
+
+/* Bytes SACKed in [a, b). */
+static uint32_t sb_sacked(const struct utcp_sock *s, uint32_t a, uint32_t b)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < s->sb_n; i++) {
+		uint32_t lo = seq_max(s->sb[i].start, a);
+		uint32_t hi = seq_lt(s->sb[i].end, b) ? s->sb[i].end : b;
+
+		if (seq_lt(lo, hi))
+			n += hi - lo;
+	}
+	return n;
+}
+
+/* The first byte at or after seq that is not SACKed, and how many follow
+ * it before the next SACKed range (*room). */
+static uint32_t sb_skip(const struct utcp_sock *s, uint32_t seq, uint32_t *room)
+{
+	*room = UINT32_MAX;
+	for (unsigned i = 0; i < s->sb_n; i++) {
+		if (seq_le(s->sb[i].end, seq))
+			continue;
+		if (seq_le(s->sb[i].start, seq)) {
+			seq = s->sb[i].end;
+			continue;
+		}
+		*room = s->sb[i].start - seq;
+		break;
+	}
+	return seq;
+}
+
+/* In SACK recovery: what is in the network, the holes below the highest
+ * SACK counting as lost until retransmitted. */
+static uint32_t sack_pipe(const struct utcp_sock *s)
+{
+	uint32_t high = sb_high(s);
+	uint32_t rtx_end = seq_lt(s->rtx_nxt, high) ? s->rtx_nxt : high;
+	uint32_t pipe = s->snd_max - high;
+
+	if (seq_gt(rtx_end, s->snd_una))
+		pipe += rtx_end - s->snd_una - sb_sacked(s, s->snd_una, rtx_end);
+	return pipe;
+}
+
 /* Send what the windows allow from snd_nxt on, then the FIN if asked and
  * due; then an ACK if one is owed and nothing carried it. */
 static void sock_output(struct utcp_sock *s)
@@ -1077,10 +1258,27 @@ static void sock_output(struct utcp_sock *s)
 	if (s->arp_wait)
 		return;
 	while (sends_data(s)) {
-		uint32_t wnd = min_u32(s->snd_wnd, s->cwnd);
-		uint32_t flight = s->snd_nxt - s->snd_una;
-		uint32_t want;
+		bool sack_rec = s->in_recovery && s->sb_n;
+		uint32_t out = s->snd_nxt - s->snd_una;
+		uint32_t flight = sack_rec ? sack_pipe(s) : out;
+		uint32_t want, room, seq;
 		long n;
+
+		if (sack_rec && flight < s->cwnd) {
+			/* the next hole below the highest SACK goes first */
+			seq = sb_skip(s, seq_max(s->rtx_nxt, s->snd_una), &room);
+			if (seq_lt(seq, sb_high(s))) {
+				n = send_segment(s, seq, TH_ACK, min_u32(room, s->mss));
+				if (n <= 0)
+					break;
+				s->rtx_nxt = seq + (uint32_t)n;
+				s->retransmits++;
+				st->stats.retransmits++;
+				s->rtt_timing = false;
+				sent = true;
+				continue;
+			}
+		}
 
 		if (s->fin_known && s->snd_nxt == s->fin_seq + 1)
 			break;
@@ -1097,16 +1295,25 @@ static void sock_output(struct utcp_sock *s)
 			sent = true;
 			break;
 		}
-		if (flight >= wnd) {
+		if (out >= s->snd_wnd || flight >= s->cwnd) {
 			/* the peer's window is shut and nothing is in flight to
 			 * bring news of it: probe (RFC 1122 4.2.2.17) */
-			if (!s->snd_wnd && !flight && !s->t_rtx && has_data_at(s, s->snd_nxt)) {
+			if (!s->snd_wnd && !out && !s->t_rtx && has_data_at(s, s->snd_nxt)) {
 				s->persist = true;
 				s->t_rtx = st->now + max_u32(s->rto_us, UTCP_RTO_MIN_US);
 			}
 			break;
 		}
-		want = min_u32(wnd - flight, s->mss);
+		want = min_u32(min_u32(s->snd_wnd - out, s->cwnd - flight), s->mss);
+		if (seq_lt(s->snd_nxt, s->snd_max) && s->sb_n) {
+			/* resending after a timeout: skip what the peer has */
+			seq = sb_skip(s, s->snd_nxt, &room);
+			if (seq != s->snd_nxt) {
+				s->snd_nxt = seq_lt(seq, s->snd_max) ? seq : s->snd_max;
+				continue;
+			}
+			want = min_u32(want, room);
+		}
 		n = send_segment(s, s->snd_nxt, TH_ACK, want);
 		if (n < 0)
 			break;
@@ -1121,7 +1328,7 @@ static void sock_output(struct utcp_sock *s)
 		sent = true;
 		if (!s->rtt_timing && seq_ge(s->snd_nxt, s->snd_max)) {
 			s->rtt_timing = true;
-			s->rtt_seq = s->snd_nxt;
+			s->rtt_seq = s->snd_nxt + (uint32_t)n;
 			s->rtt_start = st->now;
 		}
 		s->snd_nxt += (uint32_t)n;
@@ -1156,11 +1363,6 @@ static void retransmit_first(struct utcp_sock *s)
 }
 
 /* ---- receive queue ---- */
-
-static struct utcp_rseg *rq_at(struct utcp_sock *s, unsigned i)
-{
-	return &s->rq[(s->rq_head + i) % s->rq_cap];
-}
 
 /* Keep [seq, seq+len) of frame f, trimmed against what is already kept.
  * Returns false when there is no room. */
@@ -1239,6 +1441,9 @@ struct seg {
 	uint16_t win;
 	uint16_t mss;
 	int wscale; /* -1: none */
+	bool sack_ok;
+	unsigned nsack;
+	uint32_t sack[TCP_SACK_BLOCKS][2];
 	uint8_t *data;
 	uint32_t dlen;
 	const uint8_t *smac;
@@ -1278,6 +1483,8 @@ static void sock_established(struct utcp_sock *s, const struct seg *g)
 static void syn_options(struct utcp_sock *s, const struct seg *g)
 {
 	uint16_t peer_mss = g->mss ? g->mss : TCP_DEFAULT_MSS;
+
+	s->sack_ok = g->sack_ok;
 
 	s->mss = (uint16_t)min_u32(peer_mss, s->rcv_mss);
 	if (s->mss < 64)
@@ -1328,7 +1535,13 @@ static void ack_input(struct utcp_sock *s, const struct seg *g, bool *drop)
 			rtt_sample(s, (uint32_t)(st->now - s->rtt_start));
 		}
 		s->backoff = 0;
-		if (s->in_recovery) {
+		if (s->in_recovery && s->sb_n) {
+			/* SACK recovery: the holes go as the pipe allows */
+			if (seq_ge(g->ack, s->recover)) {
+				s->cwnd = s->ssthresh;
+				s->in_recovery = false;
+			}
+		} else if (s->in_recovery) {
 			if (seq_ge(g->ack, s->recover)) {
 				/* full ACK (RFC 6582 3.2 step 3) */
 				uint32_t flight = s->snd_max - g->ack;
@@ -1359,6 +1572,9 @@ static void ack_input(struct utcp_sock *s, const struct seg *g, bool *drop)
 		s->snd_una = g->ack;
 		if (seq_lt(s->snd_nxt, s->snd_una))
 			s->snd_nxt = s->snd_una;
+		sb_trim(s);
+		for (unsigned k = 0; k < g->nsack; k++)
+			sb_add(s, g->sack[k][0], g->sack[k][1]);
 		if (s->snd_una == s->snd_max)
 			s->t_rtx = 0;
 		else if (!s->in_recovery || seq_ge(g->ack, s->recover))
@@ -1389,11 +1605,28 @@ static void ack_input(struct utcp_sock *s, const struct seg *g, bool *drop)
 			}
 		}
 	} else if (g->ack == s->snd_una && !g->dlen && !(g->flags & (TH_SYN | TH_FIN)) &&
-	           s->snd_wnd == old_wnd && s->snd_max != s->snd_una) {
-		/* a duplicate ACK (RFC 5681 2) */
+	           (s->snd_wnd == old_wnd || g->nsack) && s->snd_max != s->snd_una) {
+		/* a duplicate ACK (RFC 5681 2); with SACK blocks even if the
+		 * window moved (a receiver's window grows while it waits) */
 		st->stats.dup_acks++;
 		s->dupacks++;
-		if (s->dupacks == 3 && !s->in_recovery && seq_gt(g->ack, s->recover)) {
+		for (unsigned k = 0; k < g->nsack; k++)
+			sb_add(s, g->sack[k][0], g->sack[k][1]);
+		if (s->dupacks >= 3 && !s->in_recovery && s->sb_n) {
+			/* RFC 6675 5: enter SACK recovery */
+			uint32_t flight = s->snd_max - s->snd_una;
+
+			s->ssthresh = max_u32(flight / 2, 2u * s->mss);
+			s->cwnd = s->ssthresh;
+			s->recover = s->snd_max;
+			s->in_recovery = true;
+			s->rtx_nxt = s->snd_una;
+			st->stats.fast_retransmits++;
+			sock_output(s);
+			rtx_arm(s);
+		} else if (s->in_recovery && s->sb_n) {
+			sock_kick_internal(s);
+		} else if (s->dupacks == 3 && !s->in_recovery && seq_gt(g->ack, s->recover)) {
 			uint32_t flight = s->snd_max - s->snd_una;
 
 			s->ssthresh = max_u32(flight / 2, 2u * s->mss);
@@ -1487,6 +1720,7 @@ static void data_input(struct utcp_sock *s, struct utcp_frame *f, struct seg *g)
 				fin = false;
 			} else if (ooo) {
 				st->stats.ooo_segments++;
+				s->sack_last = seq;
 				s->ack_now = true; /* RFC 5681 4.2: dup ACK at once */
 			} else {
 				s->ack_owed += s->rcv_nxt - before;
@@ -1658,6 +1892,14 @@ static bool tcp_parse_options(const uint8_t *p, size_t len, struct seg *g)
 			g->mss = rd16(p + 2);
 		else if (kind == TCPOPT_WSCALE && olen == TCPOLEN_WSCALE)
 			g->wscale = p[2];
+		else if (kind == TCPOPT_SACK_PERM && olen == TCPOLEN_SACK_PERM)
+			g->sack_ok = true;
+		else if (kind == TCPOPT_SACK && olen >= 10 && (olen - 2) % 8 == 0)
+			for (unsigned k = 0; k < (olen - 2u) / 8 && g->nsack < TCP_SACK_BLOCKS;
+			     k++, g->nsack++) {
+				g->sack[g->nsack][0] = rd32(p + 2 + 8 * k);
+				g->sack[g->nsack][1] = rd32(p + 6 + 8 * k);
+			}
 		p += olen;
 		len -= olen;
 	}
@@ -1696,6 +1938,10 @@ static void tcp_input(struct utcp_stack *st, struct utcp_frame *f, const struct 
 	s = sock_lookup(st, rip, dport, sport);
 	if (s) {
 		tcp_input_sock(s, f, &g);
+		/* duplicate ACKs go one per segment, not one per batch, or the
+		 * sender never counts three (RFC 5681 4.2) */
+		if (s->ack_now && !s->dead && s->state != ST_CLOSED && !s->arp_wait)
+			send_ack(s);
 		return;
 	}
 	if ((g.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {

@@ -88,6 +88,32 @@ struct tap {
 };
 
 static struct tap tap;
+static FILE *trace; /* UTCP_TRACE=FILE: one line per TCP frame either way */
+
+static void trace_frame(const char *dir, const uint8_t *p, size_t len)
+{
+	size_t ihl;
+
+	if (!trace || len < 14 + 20 || p[12] != 0x08 || p[13] != 0x00)
+		return;
+	ihl = (size_t)(p[14] & 0xf) * 4;
+	if (p[14 + 9] != 6 || len < 14 + ihl + 20)
+		return;
+	p += 14;
+	{
+		const uint8_t *t = p + ihl;
+		size_t tot = (size_t)(p[2] << 8 | p[3]);
+		size_t doff = (size_t)(t[12] >> 4) * 4;
+		uint32_t seq =
+		        (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+		uint32_t ack =
+		        (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | (uint32_t)t[10] << 8 | t[11];
+
+		fprintf(trace, "%" PRIu64 " %s seq %u ack %u flags %02x len %zu win %u\n",
+		        utcp_now_us(), dir, seq, ack, t[13], tot - ihl - doff,
+		        (unsigned)(t[14] << 8 | t[15]));
+	}
+}
 
 static void rx_release(struct utcp_frame *f)
 {
@@ -123,6 +149,7 @@ static void tx_abort(void *link, uint8_t *buf)
 
 static void tx_submit(void *link, uint8_t *buf, size_t len)
 {
+	trace_frame("out", buf, len);
 	if (write(tap.fd, buf, len) != (ssize_t)len)
 		tap.write_fail++;
 	tx_abort(link, buf);
@@ -192,6 +219,38 @@ static struct flow flows[MAX_FLOWS];
 static unsigned nflows;
 static uint32_t k_ip, e_ip;
 static uint64_t bytes_opt = 64ull << 20;
+static bool verbose;
+
+/* -v: once a second, where each flow stands */
+static void progress(uint64_t now)
+{
+	static uint64_t next;
+
+	if (!verbose || now < next)
+		return;
+	next = now + 1000000;
+	for (unsigned i = 0; i < nflows; i++) {
+		struct flow *fl = &flows[i];
+		struct utcp_sock_info si;
+		struct tcp_info ti;
+		socklen_t tl = sizeof(ti);
+
+		if (!fl->s)
+			continue;
+		utcp_sock_info(fl->s, &si);
+		memset(&ti, 0, sizeof(ti));
+		if (fl->kfd >= 0)
+			getsockopt(fl->kfd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+		fprintf(stderr,
+		        "flow %u: e->k %" PRIu64 "/%" PRIu64 " k->e %" PRIu64 "/%" PRIu64
+		        " | %s una %u nxt %u wnd %u cwnd %u ssth %u rto %u rcv_nxt %u rwnd %u"
+		        " | kernel rto %u cwnd %u ssth %u retrans %u lost %u\n",
+		        i, fl->k_rx, fl->e_total, fl->e_rx, fl->k_total, si.state, si.snd_una,
+		        si.snd_nxt, si.snd_wnd, si.cwnd, si.ssthresh, si.rto_us, si.rcv_nxt,
+		        si.rcv_wnd, ti.tcpi_rto, ti.tcpi_snd_cwnd, ti.tcpi_snd_ssthresh,
+		        ti.tcpi_total_retrans, ti.tcpi_lost);
+	}
+}
 
 static void check_held(struct flow *fl)
 {
@@ -466,6 +525,7 @@ static bool run_until(done_fn done, unsigned timeout_s)
 				break;
 			tap.rx_free = r->next;
 			tap.rx_free_n--;
+			trace_frame("in", r->buf, (size_t)n);
 			r->f = (struct utcp_frame){.data = r->buf,
 			                           .len = (size_t)n,
 			                           .refs = 1,
@@ -481,6 +541,7 @@ static bool run_until(done_fn done, unsigned timeout_s)
 			k_io(&flows[i], now);
 		}
 		utcp_flush(st);
+		progress(now);
 	}
 }
 
@@ -871,7 +932,7 @@ static void usage(void)
 {
 	printf("usage: utcp_tap [-t TAP] [-k KERNEL_IP/PREFIX] [-e ENGINE_IP] [-m MTU]\n"
 	       "                [-b BYTES] [-d DROP_PPM] [-u DUP_PPM] [-r REORDER_PPM] [-s SEED]\n"
-	       "                [-D] TEST...\n"
+	       "                [-D] [-v] TEST...\n"
 	       "tests:");
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		printf(" %s", tests[i].name);
@@ -889,7 +950,12 @@ int main(int argc, char **argv)
 	int opt, err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "t:k:e:m:b:d:u:r:s:Dh")) != -1) {
+	if (getenv("UTCP_TRACE")) {
+		trace = fopen(getenv("UTCP_TRACE"), "w");
+		if (!trace)
+			die("UTCP_TRACE: %s", strerror(errno));
+	}
+	while ((opt = getopt(argc, argv, "t:k:e:m:b:d:u:r:s:Dvh")) != -1) {
 		switch (opt) {
 		case 't':
 			tapname = optarg;
@@ -920,6 +986,9 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			cfg.flags |= UTCP_NO_DELACK;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		default:
 			usage();
