@@ -704,53 +704,50 @@ static struct tgt_lun *find_lun(struct tgt_daemon *d, json_t *args, struct tgt_t
 	return NULL;
 }
 
+/* A size as people write it: the largest unit (K, M, G, T) that divides it. */
+static void size_text(uint64_t size, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (u < 3 && !(size & ((1ull << (10 * (u + 2))) - 1)))
+		u++;
+	if (u < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)size);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)(size >> (10 * (u + 1))),
+		         units[u]);
+}
+
 /* The spec with its size replaced (ram:SIZE, null:SIZE) or set (file:
  * size=SIZE, when it had one), so that a restart opens the new size.
  * Other options stay as written. */
 static char *spec_with_size(const char *spec, enum tgt_bs_type type, uint64_t size)
 {
 	const char *arg = strchr(spec, ':') + 1, *rest = arg + strcspn(arg, ","), *opt;
-	struct {
-		char *p;
-		size_t len;
-	} b;
-	char num[32];
-	size_t cap = strlen(spec) + 64;
+	size_t cap = strlen(spec) + 64, len;
+	char num[32], *out;
 
-	{
-		/* As people write it: the largest unit that divides it. */
-		static const char units[] = "KMGT";
-		int u = -1;
-
-		while (u < 3 && !(size & ((1ull << (10 * (u + 2))) - 1)))
-			u++;
-		if (u < 0)
-			snprintf(num, sizeof(num), "%llu", (unsigned long long)size);
-		else
-			snprintf(num, sizeof(num), "%llu%c",
-			         (unsigned long long)(size >> (10 * (u + 1))), units[u]);
-	}
-	b.p = malloc(cap);
-	if (!b.p)
+	size_text(size, num, sizeof(num));
+	out = malloc(cap);
+	if (!out)
 		return NULL;
-	b.len = 0;
 	if (type != TGT_BS_FILE) {
-		snprintf(b.p, cap, "%.*s%s%s", (int)(arg - spec), spec, num, rest);
-		return b.p;
+		snprintf(out, cap, "%.*s%s%s", (int)(arg - spec), spec, num, rest);
+		return out;
 	}
-	/* file:PATH[,opt]...: replace size= where it is. */
-	b.len = (size_t)snprintf(b.p, cap, "%.*s", (int)(rest - spec), spec);
-	for (opt = rest; *opt == ',';) {
+	/* file:PATH[,opt]...: size= replaced where it is. */
+	len = (size_t)snprintf(out, cap, "%.*s", (int)(rest - spec), spec);
+	for (opt = rest; *opt == ',' && len < cap;) {
 		size_t n = strcspn(opt + 1, ",");
 
 		if (n >= 5 && !strncmp(opt + 1, "size=", 5))
-			b.len += (size_t)snprintf(b.p + b.len, cap - b.len, ",size=%s", num);
+			len += (size_t)snprintf(out + len, cap - len, ",size=%s", num);
 		else
-			b.len += (size_t)snprintf(b.p + b.len, cap - b.len, ",%.*s", (int)n,
-			                          opt + 1);
+			len += (size_t)snprintf(out + len, cap - len, ",%.*s", (int)n, opt + 1);
 		opt += n + 1;
 	}
-	return b.p;
+	return out;
 }
 
 static int arg_size(struct tgt_admin *a, json_t *args, const char *key, uint64_t *out)
