@@ -74,6 +74,7 @@ struct xd_sess {
 	uint64_t retry_at;  /* ms, monotonic */
 	bool gave_up;       /* libxiscsi's reconnect ended in FAILED */
 	bool lost_told;     /* exports were told */
+	bool want_rescan;   /* scan again once logged in and idle */
 	char error[640];
 	/* scan */
 	struct xiscsi_cmd cmd;

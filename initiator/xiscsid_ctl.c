@@ -261,8 +261,8 @@ static json_t *cmd_rescan(struct xd_client *c, json_t *args, const char **code, 
 	rc = xd_sess_rescan(s, c);
 	if (rc) {
 		snprintf(err, errlen, "session %u cannot rescan now: %s", s->sid,
-		         rc == -EBUSY      ? "it is logging in, scanning or logging out"
-		         : rc == -ENOTCONN ? "it is not logged in"
+		         rc == -EBUSY      ? "a rescan or a logout is under way"
+		         : rc == -ENOTCONN ? "it failed (reconnect gave up); log it out"
 		                           : strerror(-rc));
 		*code = "busy";
 		return NULL;

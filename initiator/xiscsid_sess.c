@@ -275,6 +275,11 @@ static void sess_state(struct xiscsi_session *xs, enum xiscsi_state st, void *ar
 		snprintf(s->error, sizeof(s->error), "%s", xiscsi_session_error(s->s));
 		s->work = true;
 	}
+	/* Back after a reconnect: the LUNs may have changed meanwhile. */
+	if (st == XISCSI_STATE_LOGGED_IN && s->phase >= XD_SCAN && s->phase <= XD_READY) {
+		s->want_rescan = true;
+		s->work = true;
+	}
 }
 
 static void sess_connected(struct xiscsi_session *xs, int err, void *arg)
@@ -698,18 +703,14 @@ int xd_sess_logout(struct xd_sess *s, struct xd_client *c)
 
 int xd_sess_rescan(struct xd_sess *s, struct xd_client *c)
 {
-	int err;
-
-	if (s->phase != XD_READY || s->wait_logout)
+	if (s->wait_rescan || s->wait_logout || s->phase > XD_READY)
 		return -EBUSY;
-	if (s->gave_up || xiscsi_session_state(s->s) != XISCSI_STATE_LOGGED_IN)
+	if (s->gave_up)
 		return -ENOTCONN;
-	err = sess_start_scan(s);
-	if (err) {
-		s->phase = XD_READY;
-		return err;
-	}
+	/* While logging in, scanning or reconnecting, the scan waits its turn. */
+	s->want_rescan = true;
 	s->wait_rescan = c;
+	s->work = true;
 	return 0;
 }
 
@@ -877,10 +878,25 @@ void xd_sess_work(struct xd_sess *s)
 						xi_nbd_export_session_lost(s->luns[i].exp);
 			}
 			if (s->wait_logout || s->d->stopping) {
+				sess_reply(&s->wait_rescan, NULL, "ended",
+				           "the session is logging out");
 				sess_begin_close(s);
 				continue;
 			}
+			if (s->gave_up) {
+				s->want_rescan = false;
+				sess_reply(&s->wait_rescan, NULL, "failed", s->error);
+			}
 			luns_compact(s);
+			if (s->want_rescan &&
+			    xiscsi_session_state(s->s) == XISCSI_STATE_LOGGED_IN) {
+				s->want_rescan = false;
+				if (sess_start_scan(s) == 0)
+					continue;
+				s->phase = XD_READY;
+				sess_reply(&s->wait_rescan, NULL, "failed",
+				           "cannot send REPORT LUNS");
+			}
 			return;
 		case XD_CLOSE_EXPORTS:
 			if (s->exports_closing)
