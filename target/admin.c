@@ -429,6 +429,8 @@ static void slot_clear(struct tgt_target *t)
 	free(t->chap.secret);
 	free(t->chap_mutual.user);
 	free(t->chap_mutual.secret);
+	free(t->chap.algs);
+	free(t->chap_mutual.algs);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -27,6 +27,8 @@ seed lunstate '{"cmd":"target.add","args":{"target":"'$T'"}}' \
 	'{"cmd":"lun.resize","args":{"target":"'$T'","lun":0,"size":"1G"}}' \
 	'{"cmd":"lun.offline","args":{"target":"'$T'","lun":0}}' \
 	'{"cmd":"lun.online","args":{"target":"'$T'","lun":0}}' \
-	'{"cmd":"auth.set","args":{"target":"'$T'","method":"chap","user":"u","secret":"0123456789ab","algorithms":"sha256,md5"}}'
+	'{"cmd":"auth.set","args":{"target":"'$T'","method":"chap","user":"u","secret":"0123456789ab","algorithms":"sha256,md5"}}' \
+	'{"cmd":"target.remove","args":{"target":"'$T'"}}' \
+	'{"cmd":"target.add","args":{"target":"'$T'"}}'
 seed bad '{"cmd":' '[1]' '{"cmd":"nope"}' '{"cmd":"target.add","args":[]}' \
 	'{"cmd":"target.add","args":{"target":"iqn.x","tpgt":-1}}'
