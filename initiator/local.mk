@@ -74,6 +74,7 @@ XD_IT = \
 	tests/integration/xiscsid-tgtd.sh \
 	tests/integration/xiscsid-startup.sh \
 	tests/integration/xiscsid-logout-io.sh \
+	tests/integration/xiscsid-reconnect.sh \
 	tests/integration/xiscsid-vm.sh
 TESTS += $(XD_IT)
 EXTRA_DIST += $(XD_IT) tests/integration/xiscsid-lib.sh
