@@ -122,6 +122,8 @@ enum {
 
 /* SCSI bits we read or build (SPC-5, SBC-4). */
 #define SCSI_CHECK_CONDITION     0x02
+#define SCSI_BUSY                0x08
+#define SCSI_TASK_SET_FULL       0x28
 #define SENSE_NOT_READY          0x02
 #define SENSE_ILLEGAL_REQUEST    0x05
 #define SENSE_DATA_PROTECT       0x07
@@ -148,6 +150,11 @@ enum {
 #define DEFAULT_MAX_XFER (8u << 20)   /* one SCSI command, when VPD B0 says nothing */
 #define ZERO_BUF         (1u << 20)   /* fallback WRITE_ZEROES: writes of this buffer */
 #define RBUF_SIZE        (64u << 10)
+/* READ/WRITE data at the target at once, all clients together: xtgtd
+ * answers TASK SET FULL past 256 MiB a session, and xiscsid puts every
+ * LUN of a target on one session. Requests beyond it wait their turn. */
+#define EXPORT_MAX_BYTES (64u << 20)
+#define BUSY_RETRIES     8
 #define READ_BUDGET      64 /* messages handled per readiness event */
 
 /* ------------------------------------------------------------ objects */
@@ -168,6 +175,7 @@ struct nbd_piece {
 	struct xiscsi_cmd cmd;
 	struct nbd_req *r;
 	uint8_t param[24]; /* UNMAP parameter list: header and one descriptor */
+	unsigned tries;    /* resubmissions after BUSY / TASK SET FULL */
 };
 
 enum req_phase { PH_MAIN, PH_ZERO_WRITES, PH_SYNC };
@@ -183,7 +191,9 @@ struct nbd_req {
 	unsigned pending;
 	enum req_phase phase;
 	bool unsupported; /* WRITE SAME refused: fall back to writes of zeros */
-	int err;          /* NBD error, 0 when fine */
+	bool admitted;    /* its data counts in the export's bytes at the target */
+	struct nbd_req *wnext;
+	int err; /* NBD error, 0 when fine */
 	struct nbd_piece *pieces;
 	unsigned npieces;
 	struct nbd_piece one;
@@ -275,6 +285,8 @@ struct xi_nbd_export {
 	struct nbd_client *clients, *dead1, *dead2;
 	unsigned nclients;
 	unsigned inflight;
+	uint64_t scsi_bytes;
+	struct nbd_req *waith, **waitt;
 	uint64_t reads, writes, flushes, trims, zeroes, errors, bytes_read, bytes_written;
 };
 
@@ -342,6 +354,7 @@ static void client_flush(struct nbd_client *c);
 static void client_kill(struct nbd_client *c, const char *why);
 static void client_maybe_finish(struct nbd_client *c);
 static void probe_start(struct xi_nbd_export *e);
+static void req_start(struct nbd_req *r);
 
 /* ---------------------------------------------------------------- tx */
 
@@ -528,6 +541,21 @@ static void req_reply(struct nbd_req *r)
 
 	if (r->err)
 		c->e->errors++;
+	if (r->admitted) {
+		struct xi_nbd_export *e = c->e;
+
+		r->admitted = false;
+		e->scsi_bytes -= r->len;
+		while (e->waith &&
+		       (!e->scsi_bytes || e->scsi_bytes + e->waith->len <= EXPORT_MAX_BYTES)) {
+			struct nbd_req *w = e->waith;
+
+			e->waith = w->wnext;
+			if (!e->waith)
+				e->waitt = &e->waith;
+			req_start(w);
+		}
+	}
 	if (c->dead) {
 		req_free(r);
 		client_maybe_finish(c);
@@ -621,7 +649,15 @@ static void piece_done(struct xiscsi_cmd *cmd)
 {
 	struct nbd_piece *p = cmd->priv;
 	struct nbd_req *r = p->r;
+	struct xi_nbd_export *e = r->c->e;
 
+	/* The target is out of room for now (SAM-5 5.3): try again, a few times. */
+	if (!cmd->result && (cmd->status == SCSI_BUSY || cmd->status == SCSI_TASK_SET_FULL) &&
+	    p->tries < BUSY_RETRIES && !e->lost) {
+		p->tries++;
+		if (xiscsi_submit(e->s, cmd) == 0)
+			return;
+	}
 	if (!xiscsi_cmd_ok(cmd)) {
 		int err = scsi_to_nbd(r, cmd);
 		char buf[128];
@@ -901,6 +937,16 @@ static void req_start(struct nbd_req *r)
 	struct xi_nbd_export *e = r->c->e;
 	int err = 0;
 
+	if ((r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE) && !r->admitted) {
+		if (e->scsi_bytes && e->scsi_bytes + r->len > EXPORT_MAX_BYTES) {
+			r->wnext = NULL;
+			*e->waitt = r;
+			e->waitt = &r->wnext;
+			return;
+		}
+		r->admitted = true;
+		e->scsi_bytes += r->len;
+	}
 	switch (r->type) {
 	case NBD_CMD_READ:
 		e->reads++;
@@ -1956,6 +2002,7 @@ int xi_nbd_export_new(struct xiscsi_loop *loop, struct xiscsi_session *s, uint64
 	e->lun = lun;
 	e->epfd = epfd;
 	e->reap_fd = -1;
+	e->waitt = &e->waith;
 	e->opt_read_only = opts->read_only;
 	e->max_clients = opts->max_clients ? opts->max_clients : 16;
 	e->name = strdup(opts->name ? opts->name : "");

@@ -187,6 +187,20 @@ def protocol(path, name, size):
             fail("pipelined READ failed: %d" % err)
         got.append(h)
     check(sorted(got) == handles, "200 pipelined READs: one reply each")
+    # 256 MiB of 32 MiB requests at once: more than the export lets reach the
+    # target together and more than it buffers for one client; all complete.
+    half = size // 2
+    blobs = [os.urandom(1 << 20) * (half >> 20) for _ in range(2)]
+    hw = [c.send_req(CMD_WRITE, i * half, half, blobs[i]) for i in range(2)]
+    got = sorted(c.simple()[:2] for _ in hw)
+    check(got == [(0, h) for h in hw], "two pipelined 32 MiB WRITEs")
+    hr = {c.send_req(CMD_READ, (i % 2) * half, half): i % 2 for i in range(6)}
+    for _ in hr:
+        err, h, data = c.simple(half)
+        if err or data != blobs[hr[h]]:
+            fail("32 MiB READ %d: error %d or wrong data" % (h, err))
+    check(True, "six pipelined 32 MiB READs read back the writes")
+    check(c.cmd(CMD_WRITE, 4 << 20, 8192, pat)[0] == 0, "WRITE 8 KiB at 4 MiB again")
     c.send_req(CMD_DISC, 0, 0)
     check(c.eof(), "DISC: the server closes")
 
