@@ -32,6 +32,12 @@ TESTS += tests/unit/test_tgt_config
 tests_unit_test_tgt_config_SOURCES = tests/unit/test_tgt_config.c target/config.c
 tests_unit_test_tgt_config_CFLAGS = $(XI_UNIT_CFLAGS)
 tests_unit_test_tgt_config_LDADD = $(XI_UNIT_LDADD)
+# LU changes the control socket makes: resize, offline (target/lu.h).
+check_PROGRAMS += tests/unit/test_lu_admin
+TESTS += tests/unit/test_lu_admin
+tests_unit_test_lu_admin_SOURCES = tests/unit/test_lu_admin.c tests/unit/test_scsi_util.h
+tests_unit_test_lu_admin_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_lu_admin_LDADD = $(XI_SCSI_TEST_LDADD)
 endif
 
 # The control socket's request handling, fuzzed (tests/fuzz/pdu.mk pattern).
