@@ -64,7 +64,7 @@ extern const unsigned char xi_xdp_kern_obj[], xi_xdp_kern_obj_end[];
 #define XI_STEER_ALL_TCP   (1u << 0) /* as in xdp_kern.c */
 #define XDP_FRAME_SIZE     4096u
 #define XDP_DEFAULT_FRAMES 8192u
-#define XDP_RX_BATCH       64u
+#define XDP_RX_BATCH       32u
 #define XDP_MAX_EVENTS     4
 
 struct xi_xdp_cfg {
@@ -738,6 +738,11 @@ static int xdp_poll(struct xt_group *xg, int budget, int timeout_ms)
 	while (n < budget && (r = rx_batch(g, (unsigned)(budget - n))) > 0) {
 		n += r;
 		fill_push(g);
+		/* ACKs and answers leave per batch, not per poll: a sender
+		 * facing one cumulative ACK per poll sends in bursts. */
+		g->in_engine++;
+		utcp_flush(g->st);
+		g->in_engine--;
 	}
 	if (utcp_next_timer_us(g->st) <= utcp_now_us()) {
 		g->in_engine++;
@@ -805,6 +810,13 @@ static int env_opts(struct xt_group_opts *go)
 		go->xdp_ip4 = e.xdp_ip4;
 		go->xdp_prefix = e.xdp_prefix;
 	}
+	if (!(go->flags & XT_GROUP_BUSY_POLL) && (e.flags & XT_GROUP_BUSY_POLL)) {
+		go->flags |= XT_GROUP_BUSY_POLL;
+		if (e.busy_poll_us)
+			go->busy_poll_us = e.busy_poll_us;
+	}
+	if (!go->xdp_gw4)
+		go->xdp_gw4 = e.xdp_gw4;
 	if (!go->xdp_frames)
 		go->xdp_frames = e.xdp_frames;
 	if (!go->xdp_flags)
@@ -1120,7 +1132,8 @@ static void xdp_group_fini(struct xt_group *xg)
 		struct utcp_stack_stats ss;
 
 		utcp_stack_get_stats(g->st, &ss);
-		xdp_log("%s: rx %" PRIu64 " frames %" PRIu64 " bytes, tx %" PRIu64
+		fprintf(stderr,
+		        "xdp: %s: rx %" PRIu64 " frames %" PRIu64 " bytes, tx %" PRIu64
 		        " frames %" PRIu64 " bytes, dropped %" PRIu64 ", retransmits %" PRIu64
 		        " (rto %" PRIu64 ", fast %" PRIu64 "), dup acks %" PRIu64
 		        ", out of order %" PRIu64 ", zero-window probes %" PRIu64
