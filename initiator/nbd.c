@@ -274,7 +274,7 @@ struct xi_nbd_export {
 	uint32_t pref_bsz;
 	uint32_t max_unmap; /* blocks per UNMAP descriptor */
 	uint64_t max_ws;    /* blocks per WRITE SAME */
-	bool thin, lbpu, lbpws, wp;
+	bool thin, lbpu, lbpws, lbprz, wp;
 	bool no_write_same;
 	uint8_t *zeros;
 
@@ -378,8 +378,10 @@ static int opt_reply(struct nbd_client *c, uint32_t type, const void *data, uint
 {
 	struct nbd_out *o = malloc(sizeof(*o) + 20 + len);
 
-	if (!o)
+	if (!o) {
+		client_kill(c, "out of memory");
 		return -ENOMEM;
+	}
 	memset(o, 0, sizeof(*o));
 	put64(o->data, NBD_MAGIC_REP);
 	put32(o->data + 8, c->opt);
@@ -403,8 +405,10 @@ static int raw_send(struct nbd_client *c, const void *data, size_t len)
 {
 	struct nbd_out *o = malloc(sizeof(*o) + len);
 
-	if (!o)
+	if (!o) {
+		client_kill(c, "out of memory");
 		return -ENOMEM;
+	}
 	memset(o, 0, sizeof(*o));
 	memcpy(o->data, data, len);
 	o->iov[0].iov_base = o->data;
@@ -784,7 +788,8 @@ static int req_write_same(struct nbd_req *r)
 	struct xi_nbd_export *e = r->c->e;
 	uint64_t lba = r->off / e->bsz, blocks = r->len / e->bsz;
 	unsigned n = div_up(blocks, e->max_ws);
-	bool unmap = !(r->flags & NBD_CMD_FLAG_NO_HOLE) && e->thin && e->lbpws;
+	/* Deallocate only where unmapped blocks read as zeros (LBPRZ). */
+	bool unmap = !(r->flags & NBD_CMD_FLAG_NO_HOLE) && e->thin && e->lbpws && e->lbprz;
 
 	if (req_pieces(r, n))
 		return -ENOMEM;
@@ -1708,6 +1713,7 @@ static void probe_done(struct xiscsi_cmd *cmd)
 		if (ok && got >= 6) {
 			e->lbpu = b[5] & 0x80;
 			e->lbpws = b[5] & 0x40;
+			e->lbprz = (b[5] >> 2) & 0x07;
 		}
 		break;
 	case 4: /* SPC-5 7.5.6 mode parameter header(10): WP in the device-specific byte */
@@ -1796,7 +1802,7 @@ static void probe_start(struct xi_nbd_export *e)
 	e->pref_bsz = 4096;
 	e->max_unmap = UINT32_MAX;
 	e->max_ws = UINT32_MAX;
-	e->thin = e->lbpu = e->lbpws = e->wp = false;
+	e->thin = e->lbpu = e->lbpws = e->lbprz = e->wp = false;
 	probe_next(e);
 }
 
