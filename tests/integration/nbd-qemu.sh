@@ -3,7 +3,9 @@
 # sees the size, block sizes and flags; 64 MiB of random data written by
 # qemu-img convert compare equal and come back out through nbdcopy;
 # qemu-io's write-zeroes, FUA writes and flush; a thin LUN offers TRIM and
-# reads zeros after it; a read-only export on loopback TCP refuses writes.
+# reads zeros after it; a read-only export on loopback TCP refuses writes, a
+# write-protected LUN is read-only by itself; a 4 KiB-block LUN advertises
+# 4096 as the minimum block size and qemu honours it for a 512-byte write.
 . "$top_srcdir/tests/integration/nbd-lib.sh"
 
 xi_need_cmd qemu-img qemu-utils
@@ -12,7 +14,7 @@ xi_need_cmd nbdinfo libnbd-bin
 xi_need_cmd nbdcopy libnbd-bin
 xi_need_cmd python3 python3
 
-nbd_xtgtd_start ram:64M "file:$XI_TMP/thin.img,size=16M,thin"
+nbd_xtgtd_start ram:64M "file:$XI_TMP/thin.img,size=16M,thin" ram:8M,ro ram:16M,bs=4096
 nbd_export_start nbd "$NBD_ISCSI/0"
 
 nbdinfo --json "$NBD_URI" >"$XI_TMP/info.json" || xi_fail "nbdinfo"
@@ -58,4 +60,21 @@ out=$(qemu-io -f raw -c 'write -P 0x77 0 1M' -c 'discard 0 1M' -c 'read -P 0 0 1
 	"$NBD_URI" 2>&1) || xi_fail "qemu-io discard: $out"
 echo "$out" | grep -qi 'fail\|error' && xi_fail "qemu-io discard: $out"
 
+# A write-protected LUN (MODE SENSE WP): read-only without --read-only.
+nbd_export_start wp "$NBD_ISCSI/2"
+nbdinfo --json "$NBD_URI" | grep -q '"is_read_only": true' || xi_fail "WP LUN not read-only"
+
+# 4 KiB logical blocks: the minimum block size says so; qemu aligns for us.
+nbd_export_start b4k "$NBD_ISCSI/3"
+nbdinfo --json "$NBD_URI" | grep -q '"block_size_minimum": 4096' ||
+	xi_fail "4K LUN: $(nbdinfo --json "$NBD_URI")"
+head -c $((16 << 20)) /dev/urandom >"$XI_TMP/src4k.bin"
+qemu-img convert -n -f raw -O raw "$XI_TMP/src4k.bin" "$NBD_URI" || xi_fail "convert to 4K LUN"
+qemu-img compare -f raw -F raw "$XI_TMP/src4k.bin" "$NBD_URI" || xi_fail "compare 4K LUN"
+out=$(qemu-io -f raw -c 'write -P 0x33 512 512' -c 'read -P 0x33 512 512' \
+	"$NBD_URI" 2>&1) || xi_fail "qemu-io 4K: $out"
+echo "$out" | grep -qi 'fail\|error' && xi_fail "qemu-io 4K: $out"
+printf '\063%.0s' $(seq 1 512) | dd of="$XI_TMP/src4k.bin" bs=512 seek=1 conv=notrunc 2>/dev/null
+qemu-img compare -f raw -F raw "$XI_TMP/src4k.bin" "$NBD_URI" ||
+	xi_fail "the 512-byte write changed more than its 512 bytes"
 exit 0
