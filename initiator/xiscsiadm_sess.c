@@ -188,13 +188,14 @@ static int login_one(const struct noderec *r, void *arg)
 {
 	struct login_ctx *lc = arg;
 	const char *iface = lc->o->iface, *st = noderec_get(r, "node.startup"), *err, *code;
-	json_t *rec = json_object(), *reply, *res;
+	json_t *rec, *reply, *res;
 	char portal[NODEREC_HOST_MAX + 16];
 
 	if (lc->which && strcmp(lc->which, "all") &&
 	    !(st && (!strcasecmp(st, lc->which) ||
 	             (!strcmp(lc->which, "automatic") && !strcasecmp(st, "onboot")))))
 		return 0;
+	rec = json_object();
 	for (unsigned i = 0; rec && i < r->nkeys; i++)
 		json_object_set_new(rec, r->keys[i], json_string(r->vals[i]));
 	if (!rec)
