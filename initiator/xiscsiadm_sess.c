@@ -80,27 +80,23 @@ static json_t *ctl_call(struct ctl *c, const char *cmd, json_t *args, json_t **r
 	if (!text)
 		return NULL;
 	len = strlen(text);
+	/* A send that fails still reads: xiscsid may have said why it hung up
+	 * (a refused user) before the request went. */
 	while (off < len) {
 		ssize_t w = send(c->fd, text + off, len - off, MSG_NOSIGNAL);
 
-		if (w < 0) {
-			free(text);
-			*err = "xiscsid closed the control connection";
-			*code = "transport";
-			return NULL;
-		}
+		if (w < 0)
+			break;
 		off += (size_t)w;
 	}
 	free(text);
-	if (send(c->fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-		*err = "xiscsid closed the control connection";
-		*code = "transport";
-		return NULL;
-	}
+	if (off == len && send(c->fd, "\n", 1, MSG_NOSIGNAL) != 1)
+		off = 0;
 	n = getline(&line, &cap, c->in);
 	if (n <= 0) {
 		free(line);
-		*err = "xiscsid closed the control connection without an answer";
+		*err = off == len ? "xiscsid closed the control connection without an answer"
+		                  : "xiscsid closed the control connection";
 		*code = "transport";
 		return NULL;
 	}

@@ -73,6 +73,10 @@ static void client_free(struct xd_client *c)
 	}
 	d->nclients--;
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	/* Unread bytes at close() reset the connection, and the peer would lose
+	 * the error just sent: take what is there first (bounded). */
+	for (int i = 0; i < 64 && recv(c->fd, c->buf, XD_REQUEST_MAX, MSG_DONTWAIT) > 0; i++)
+		;
 	close(c->fd);
 	free(c->buf);
 	free(c);

@@ -89,6 +89,38 @@ xd_wait_gone "$XD_NBD/1-lun2.sock"
 "$XADM" -m node -T "$IQN-none" -p "$P" --login >/dev/null 2>&1
 [ $? -eq 21 ] || xi_fail "login without a record did not exit 21"
 
+# The control socket: malformed lines get errors and the connection lives
+# on; a line over 64 KiB ends it; other users are refused (SO_PEERCRED).
+python3 - "$XISCSID_SOCKET" <<'PY' || xi_fail "control socket errors"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def ask(line):
+    f.write(line + "\n"); f.flush()
+    return json.loads(f.readline())
+for line, code in (("{nope", "invalid"), ('{"cmd":"fly"}', "invalid"), ('[1]', "invalid"),
+                   ('{"cmd":"logout","args":{"sid":"x"}}', "invalid"),
+                   ('{"cmd":"logout","args":{"sid":77}}', "not_found"),
+                   ('{"cmd":"login","args":{"record":{"node.name":"../x","node.conn[0].address":"h"}}}', "invalid"),
+                   ('{"cmd":"login","args":{"target":"iqn.2026-01.a:b","address":"127.0.0.1","options":{"bogus":"1"}}}', "invalid")):
+    r = ask(line)
+    assert r["ok"] is False and r["code"] == code and r["error"], (line, r)
+assert ask('{"cmd":"status"}')["result"]["sessions"] == 1
+f.write("x" * 70000); f.flush()
+r = f.readline()
+assert json.loads(r)["error"].startswith("request too large"), r
+assert f.readline() == "", "the connection stayed open after a line over the limit"
+PY
+if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
+	chmod 755 "$XI_TMP" "$XI_TMP/run"
+	chmod 666 "$XISCSID_SOCKET"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$XADM" -m session 2>&1)
+	chmod 600 "$XISCSID_SOCKET"
+	chmod 700 "$XI_TMP/run"
+	echo "$out" | grep -q "permission denied" || xi_fail "another user was not refused: $out"
+fi
+
 # Logout: the session and its exports go.
 out=$("$XADM" -m node -T "$IQN" -p "$P" --logout) || xi_fail "logout: $out"
 echo "$out" | grep -qx "Logout of \[sid: 1, target: $IQN, portal: 127.0.0.1,$PORT\] successful." ||
