@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -304,9 +305,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot create %s: %s\n", prog, nbddir, strerror(-c));
 		return 1;
 	}
-	if (!foreground && daemon(0, 0) < 0) {
-		fprintf(stderr, "%s: daemon: %s\n", prog, strerror(errno));
-		return 1;
+	if (!foreground) {
+		int nul;
+
+		/* Detach; stdio goes to /dev/null where it can be opened (some
+		 * containers refuse it). Otherwise it stays as it was: closed,
+		 * descriptors 0..2 would be reused by sockets that a stray
+		 * write to stderr would then corrupt. */
+		if (daemon(0, 1) < 0) {
+			fprintf(stderr, "%s: daemon: %s\n", prog, strerror(errno));
+			return 1;
+		}
+		nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int fd = 0; fd < 3 && nul >= 0; fd++)
+			dup2(nul, fd);
+		if (nul > 2)
+			close(nul);
 	}
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d.epfd < 0) {
