@@ -22,4 +22,5 @@ check_PROGRAMS += tests/transport/utcp_tap
 tests_transport_utcp_tap_SOURCES = tests/transport/utcp_tap.c
 tests_transport_utcp_tap_LDADD = $(XT_TEST_LDADD)
 TESTS += tests/transport/utcp-basic.sh tests/transport/utcp-loss.sh
-EXTRA_DIST += tests/transport/utcp-netns tests/transport/utcp-basic.sh tests/transport/utcp-loss.sh
+EXTRA_DIST += tests/transport/utcp-netns tests/transport/utcp-basic.sh tests/transport/utcp-loss.sh \
+	tests/transport/utcp-bench

@@ -10,7 +10,8 @@
  * answers ARP for it. Every byte either way is a deterministic pattern and
  * is verified on arrival. Exit 0 pass, 1 fail, 77 skip.
  *
- * Tests: connect, accept, bulk, halfclose, reset, refused, unreach, loss.
+ * Tests: connect, accept, bulk, halfclose, reset, refused, unreach, loss;
+ * tx and rx move -b bytes one way only, for measuring.
  */
 #include "config.h"
 
@@ -198,6 +199,7 @@ struct flow {
 	uint16_t kport; /* the kernel socket's local port, to pair accepts */
 	/* engine -> kernel */
 	uint64_t e_total, e_acked, k_rx;
+	uint64_t e_told; /* e_total when the engine was last kicked */
 	bool e_shut_at_end, e_shut_done;
 	/* kernel -> engine */
 	uint64_t k_total, k_tx, e_rx;
@@ -472,6 +474,11 @@ static void engine_io(struct flow *fl, uint64_t now)
 		fl->e_resume_at = 0;
 		utcp_sock_pause(fl->s, false);
 	}
+	if (fl->e_conn && fl->e_told != fl->e_total) {
+		/* more to send: the owner says so, as xt_conn would */
+		fl->e_told = fl->e_total;
+		utcp_sock_kick(fl->s);
+	}
 	if (fl->e_shut_at_end && !fl->e_shut_done && fl->e_conn) {
 		if (utcp_sock_shutdown(fl->s))
 			die("shutdown failed");
@@ -715,13 +722,14 @@ static void report(const char *what, double secs, uint64_t bytes)
 	fflush(stdout);
 }
 
-static void bulk(const char *what, bool pauses, unsigned timeout_s)
+static void bulk_dir(const char *what, bool pauses, unsigned timeout_s, bool tx, bool rx)
 {
 	struct flow *fl = open_active();
 	uint64_t t0 = utcp_now_us();
 	struct utcp_sock_info si;
 
-	fl->e_total = fl->k_total = bytes_opt;
+	fl->e_total = tx ? bytes_opt : 0;
+	fl->k_total = rx ? bytes_opt : 0;
 	if (pauses) {
 		/* the engine stops reading: the kernel must probe our zero
 		 * window; the kernel stops reading: we must probe its */
@@ -734,10 +742,26 @@ static void bulk(const char *what, bool pauses, unsigned timeout_s)
 		die("%s: moved %" PRIu64 "/%" PRIu64 " and %" PRIu64 "/%" PRIu64 " bytes in %u s",
 		    what, fl->k_rx, fl->e_total, fl->e_rx, fl->k_total, timeout_s);
 	utcp_sock_info(fl->s, &si);
-	report(what, (utcp_now_us() - t0) / 1e6, 2 * bytes_opt);
+	report(what, (utcp_now_us() - t0) / 1e6, fl->e_total + fl->k_total);
 	printf("  socket: %s mss %u wscale %u/%u srtt %u us rto %u us cwnd %u\n", si.state, si.mss,
 	       si.snd_wscale, si.rcv_wscale, si.srtt_us, si.rto_us, si.cwnd);
 	flows_free();
+}
+
+static void bulk(const char *what, bool pauses, unsigned timeout_s)
+{
+	bulk_dir(what, pauses, timeout_s, true, true);
+}
+
+/* One way, for measuring: the engine sends (tx) or receives (rx). */
+static void test_tx(void)
+{
+	bulk_dir("engine to kernel", false, 600, true, false);
+}
+
+static void test_rx(void)
+{
+	bulk_dir("kernel to engine", false, 600, false, true);
 }
 
 static void test_bulk(void)
@@ -886,6 +910,7 @@ static const struct {
         {"bulk", test_bulk, false},       {"halfclose", test_halfclose, false},
         {"reset", test_reset, false},     {"refused", test_refused, false},
         {"unreach", test_unreach, false}, {"loss", test_loss, true},
+        {"tx", test_tx, false},           {"rx", test_rx, false},
 };
 
 static uint64_t parse_size(const char *s)
