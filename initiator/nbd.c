@@ -1387,6 +1387,7 @@ static bool rx_read(struct nbd_client *c, void *dst, size_t len, size_t *got)
 static void client_read(struct nbd_client *c)
 {
 	int reads = 16; /* read() calls per event: other clients get their turn */
+	bool drained = false;
 
 	if (c->reading)
 		return; /* a reply sent from inside the loop below: it goes on by itself */
@@ -1410,18 +1411,24 @@ static void client_read(struct nbd_client *c)
 			c->rpos += n;
 			continue;
 		}
-		if (reads-- == 0)
+		/* A short read emptied the socket: level-triggered epoll says when
+		 * there is more, no need to ask read() for its EAGAIN. */
+		if (drained || reads-- == 0)
 			break;
 		if (c->st != RX_DISCARD && c->need - c->got >= RBUF_SIZE / 2) {
 			/* Large payloads land in place. */
-			if (!rx_read(c, c->dst + c->got, c->need - c->got, &n))
+			size_t want = c->need - c->got;
+
+			if (!rx_read(c, c->dst + c->got, want, &n))
 				break;
 			c->got += n;
+			drained = n < want;
 		} else {
 			if (!rx_read(c, c->rbuf, RBUF_SIZE, &n))
 				break;
 			c->rpos = 0;
 			c->rlen = n;
+			drained = n < RBUF_SIZE;
 		}
 	}
 	c->reading = false;
