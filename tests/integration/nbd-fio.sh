@@ -19,4 +19,5 @@ grep -q 'err= 0' "$XI_TMP/fio1.txt" || xi_fail "fio: $(cat "$XI_TMP/fio1.txt")"
 	xi_fail "fio two connections: $(cat "$XI_TMP/fio2.txt")"
 [ "$(grep -c 'err= 0' "$XI_TMP/fio2.txt")" -eq 2 ] || xi_fail "fio: $(cat "$XI_TMP/fio2.txt")"
 kill -0 "$NBD_PID" || xi_fail "xiscsi-io nbd died"
+nbd_export_stop nbd
 exit 0

@@ -77,3 +77,12 @@ nbd_need_fio_quiet() {
 	(nbd_need_fio) >/dev/null 2>&1 || return 1
 	nbd_need_fio
 }
+
+# nbd_export_stop NAME: SIGTERM the export started last as NAME; it must
+# close cleanly and exit 0 (under ASan: with no leak and no error report).
+nbd_export_stop() {
+	kill -TERM "$NBD_PID" 2>/dev/null
+	nbd_wait_exit "$NBD_PID" 20 || xi_fail "xiscsi-io nbd ($1) did not exit after SIGTERM"
+	[ "$NBD_RC" -eq 0 ] || xi_fail "xiscsi-io nbd ($1) exited $NBD_RC: $(tail -n 20 "$XI_TMP/$1.log")"
+	! grep -q 'Sanitizer\|runtime error' "$XI_TMP/$1.log" || xi_fail "$(cat "$XI_TMP/$1.log")"
+}

@@ -10,4 +10,5 @@ nbd_xtgtd_start ram:64M
 nbd_export_start nbd "$NBD_ISCSI/0" --name lun0
 python3 "$NBD_CLIENT" "$NBD_SOCK" protocol lun0 $((64 << 20)) || xi_fail "protocol checks"
 kill -0 "$NBD_PID" || xi_fail "xiscsi-io nbd died"
+nbd_export_stop nbd
 exit 0

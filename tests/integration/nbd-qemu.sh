@@ -77,4 +77,5 @@ echo "$out" | grep -qi 'fail\|error' && xi_fail "qemu-io 4K: $out"
 printf '\063%.0s' $(seq 1 512) | dd of="$XI_TMP/src4k.bin" bs=512 seek=1 conv=notrunc 2>/dev/null
 qemu-img compare -f raw -F raw "$XI_TMP/src4k.bin" "$NBD_URI" ||
 	xi_fail "the 512-byte write changed more than its 512 bytes"
+nbd_export_stop b4k
 exit 0

@@ -26,4 +26,5 @@ grep -q 'err= 0' "$XI_TMP/fio.txt" || xi_fail "fio saw errors"
 grep -q 'reconnecting' "$XI_TMP/nbd.log" || xi_fail "the session never lost its connection"
 grep -q 'logged in' "$XI_TMP/nbd.log" || xi_fail "the session did not log in again"
 kill -0 "$NBD_PID" || xi_fail "xiscsi-io nbd died"
+nbd_export_stop nbd
 exit 0

@@ -19,4 +19,5 @@ if nbd_need_fio_quiet; then
 else
 	echo "note: no fio with the nbd engine, fio case skipped"
 fi
+nbd_export_stop nbd
 exit 0
