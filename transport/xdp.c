@@ -82,6 +82,13 @@ struct xdp_rxf {
 	uint64_t addr; /* frame base in the UMEM */
 };
 
+/* A socket whose connection is gone, finishing its FIN exchange. */
+struct xdp_orphan {
+	struct utcp_sock *s;
+	struct xdp_group *g;
+	struct xdp_orphan *prev, *next;
+};
+
 /* A second lent buffer on one frame (rare: two segments' bytes in one). */
 struct xdp_rxbuf_extra {
 	struct xt_rxbuf rb;
@@ -127,6 +134,7 @@ struct xdp_group {
 	unsigned in_engine; /* depth of calls into the engine */
 	struct utcp_sock **dead_socks;
 	size_t ndead, dead_cap;
+	struct xdp_orphan *orphans;
 };
 
 struct xdp_conn {
@@ -543,12 +551,21 @@ static void orphan_data(struct utcp_sock *s, void *arg, struct utcp_frame *f, ui
 
 static void orphan_gone(struct utcp_sock *s, void *arg)
 {
-	sock_free_later(arg, s);
+	struct xdp_orphan *o = arg;
+
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		o->g->orphans = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	sock_free_later(o->g, s);
+	free(o);
 }
 
 static void orphan_error(struct utcp_sock *s, void *arg, int err)
 {
-	sock_free_later(arg, s);
+	orphan_gone(s, arg);
 }
 
 static unsigned orphan_gather(struct utcp_sock *s, void *arg, size_t off, struct iovec *iov,
@@ -587,10 +604,26 @@ static void conn_orphan(struct xdp_conn *xc)
 	struct xdp_group *g = XG(c->g);
 	struct utcp_sock *s = xc->s;
 
+	struct xdp_orphan *o = malloc(sizeof(*o));
+
 	xc->s = NULL;
 	xc->cur = NULL;
 	xt_conn_reap_later(c);
-	utcp_sock_set_cbs(s, &orphan_cbs, g);
+	if (!o) { /* no memory to follow it: reset it now */
+		sock_close(g, s, true);
+		sock_free_later(g, s);
+		return;
+	}
+	/* Listed, so that a group destroyed before the FIN exchange ends
+	 * frees it. */
+	o->s = s;
+	o->g = g;
+	o->prev = NULL;
+	o->next = g->orphans;
+	if (o->next)
+		o->next->prev = o;
+	g->orphans = o;
+	utcp_sock_set_cbs(s, &orphan_cbs, o);
 	utcp_sock_pause(s, false);
 	sock_close(g, s, false);
 }
@@ -1142,6 +1175,13 @@ static void xdp_group_fini(struct xt_group *xg)
 		        ss.rx_dropped, ss.retransmits, ss.rto_fired, ss.fast_retransmits,
 		        ss.dup_acks, ss.ooo_segments, ss.zero_window_probes, ss.tx_alloc_fail,
 		        g->base.stats.syscalls, g->base.stats.polls);
+	}
+	while (g->orphans) {
+		struct xdp_orphan *o = g->orphans;
+
+		g->orphans = o->next;
+		utcp_sock_free(o->s);
+		free(o);
 	}
 	if (g->st)
 		utcp_stack_free(g->st);
