@@ -77,7 +77,7 @@ XD_IT = \
 	tests/integration/xiscsid-reconnect.sh \
 	tests/integration/xiscsid-vm.sh
 TESTS += $(XD_IT)
-EXTRA_DIST += $(XD_IT) tests/integration/xiscsid-lib.sh
+EXTRA_DIST += $(XD_IT) tests/integration/xiscsid-lib.sh tests/integration/xiscsid-nbd-client.py
 
 # systemd unit for xiscsid, with the installed sbindir.
 systemdunitdir = $(prefix)/lib/systemd/system
