@@ -45,6 +45,24 @@ qemu-img dd -f raw -O raw bs=1M count=2 if="$URL" of="$XI_TMP/back.img" ||
 	xi_fail "read through the export after the restart"
 cmp "$XI_TMP/a.img" "$XI_TMP/back.img" || xi_fail "data differs after the restart"
 "$XADM" -m session -P 1 | grep -qxF "		iSCSI Session State: LOGGED_IN" || xi_fail "-P 1 after reconnect"
+
+# A crash while qemu-img writes through the export (rate-limited to last
+# ~2 s): the writes stall, are sent again after the re-login, and qemu-img
+# ends without an error; every byte is then where it should be.
+head -c $((12 * 1024 * 1024)) /dev/urandom >"$XI_TMP/b.img"
+qemu-img convert -r 6M -n -f raw -O raw "$XI_TMP/b.img" "$URL" 2>"$XI_TMP/convert.err" &
+QPID=$!
+sleep 0.5
+kill -0 "$QPID" 2>/dev/null || xi_fail "qemu-img ended before the crash"
+kill -KILL "$XT_PID"
+wait "$XT_PID" 2>/dev/null
+sleep 0.5
+xt_start
+wait "$QPID" || xi_fail "qemu-img saw an error across the restart: $(cat "$XI_TMP/convert.err")"
+qemu-img dd -f raw -O raw bs=1M count=12 if="$URL" of="$XI_TMP/back.img" || xi_fail "read back"
+cmp "$XI_TMP/b.img" "$XI_TMP/back.img" || xi_fail "a write was lost across the restart"
+cmp -n $((12 * 1024 * 1024)) "$XI_TMP/b.img" "$XI_TMP/lun.img" || xi_fail "the target's file differs"
+xd_wait_state "d[0]['reconnects'] >= 2" 10
 "$XADM" -m session -r 1 -u >/dev/null || xi_fail "logout"
 
 # Gone for good: a 2 s replacement timeout.
