@@ -131,6 +131,7 @@ _Static_assert(sizeof(struct utcp_tcph) == 20, "tcp header");
 #define UTCP_RTX_RETRIES        10 /* back-offs before -ETIMEDOUT (about 40 s) */
 #define UTCP_SYN_RETRIES        5
 #define UTCP_DELACK_US          40000
+#define UTCP_TLP_MIN_US         10000   /* a tail loss probe waits at least this */
 #define UTCP_TIME_WAIT_US       1000000 /* a test stack: short */
 #define UTCP_PERSIST_MAX_US     4000000
 #define UTCP_ORPHAN_FIN_WAIT_US 10000000 /* a closed socket waits this long for the FIN */
@@ -229,6 +230,8 @@ struct utcp_sock {
 	unsigned backoff;
 	bool persist;
 	uint64_t t_rtx, t_dack, t_tw; /* 0: not armed */
+	uint64_t t_tlp;               /* tail loss probe */
+	bool tlp_sent;                /* one probe until an ACK moves snd_una */
 	uint64_t retransmits;
 
 	/* receive side */
@@ -754,7 +757,7 @@ static void sock_detach(struct utcp_sock *s)
 	sock_unhash(s);
 	sock_unkick(s);
 	rq_release(s);
-	s->t_rtx = s->t_dack = s->t_tw = 0;
+	s->t_rtx = s->t_dack = s->t_tw = s->t_tlp = 0;
 	s->arp_wait = false;
 	s->state = ST_CLOSED;
 }
@@ -1248,6 +1251,26 @@ static uint32_t sack_pipe(const struct utcp_sock *s)
 	return pipe;
 }
 
+/* A tail loss probe (RFC 8985 7): when the last segments or their ACKs are
+ * lost, nothing comes back to trigger fast retransmit; instead of waiting
+ * for the RTO (200 ms at least), probe after two round trips. */
+static void tlp_arm(struct utcp_sock *s)
+{
+	uint64_t pto;
+
+	s->t_tlp = 0;
+	if (!s->srtt_us || s->in_recovery || s->persist || s->tlp_sent ||
+	    s->snd_una == s->snd_max || !sends_data(s))
+		return;
+	pto = 2ull * s->srtt_us;
+	if (s->snd_max - s->snd_una <= s->mss)
+		pto += UTCP_DELACK_US; /* a lone segment's ACK may be delayed */
+	if (pto < UTCP_TLP_MIN_US)
+		pto = UTCP_TLP_MIN_US;
+	if (!s->t_rtx || s->st->now + pto < s->t_rtx)
+		s->t_tlp = s->st->now + pto;
+}
+
 /* Send what the windows allow from snd_nxt on, then the FIN if asked and
  * due; then an ACK if one is owed and nothing carried it. */
 static void sock_output(struct utcp_sock *s)
@@ -1337,7 +1360,8 @@ static void sock_output(struct utcp_sock *s)
 		if (!s->t_rtx || s->persist)
 			rtx_arm(s);
 	}
-	(void)sent;
+	if (sent)
+		tlp_arm(s);
 	if (s->ack_now || s->ack_owed >= 2u * s->rcv_mss ||
 	    ((st->cfg.flags & UTCP_NO_DELACK) && s->ack_owed))
 		send_ack(s);
@@ -1579,6 +1603,8 @@ static void ack_input(struct utcp_sock *s, const struct seg *g, bool *drop)
 			s->t_rtx = 0;
 		else if (!s->in_recovery || seq_ge(g->ack, s->recover))
 			rtx_arm(s);
+		s->tlp_sent = false;
+		tlp_arm(s);
 		s->tx_base += data;
 		if (data && s->cbs.on_acked)
 			s->cbs.on_acked(s, s->arg, data);
@@ -1621,6 +1647,7 @@ static void ack_input(struct utcp_sock *s, const struct seg *g, bool *drop)
 			s->recover = s->snd_max;
 			s->in_recovery = true;
 			s->rtx_nxt = s->snd_una;
+			s->t_tlp = 0;
 			st->stats.fast_retransmits++;
 			sock_output(s);
 			rtx_arm(s);
@@ -2064,6 +2091,7 @@ static void rtx_timeout(struct utcp_sock *s)
 	                                                                      : UTCP_RTX_RETRIES;
 
 	s->t_rtx = 0;
+	s->t_tlp = 0;
 	if (s->persist) {
 		/* a window probe: one old byte's sequence, no data, so the
 		 * peer answers with its window (as Linux does) */
@@ -2108,6 +2136,40 @@ static void rtx_timeout(struct utcp_sock *s)
 		rtx_arm(s);
 }
 
+static void tlp_timeout(struct utcp_sock *s)
+{
+	struct utcp_stack *st = s->st;
+	uint32_t out = s->snd_nxt - s->snd_una;
+	long n = 0;
+
+	s->t_tlp = 0;
+	if (s->in_recovery || s->persist || s->snd_una == s->snd_max || !sends_data(s))
+		return;
+	s->tlp_sent = true;
+	st->stats.tail_loss_probes++;
+	/* new data if the peer's window takes it, else the last segment again */
+	if (s->snd_nxt == s->snd_max && out < s->snd_wnd &&
+	    !(s->fin_known && seq_ge(s->snd_nxt, s->fin_seq)))
+		n = send_segment(s, s->snd_nxt, TH_ACK, min_u32(s->snd_wnd - out, s->mss));
+	if (n > 0) {
+		s->snd_nxt += (uint32_t)n;
+		s->snd_max = s->snd_nxt;
+	} else if (n == 0) {
+		if (s->fin_known && s->snd_max == s->fin_seq + 1) {
+			n = send_segment(s, s->fin_seq, TH_FIN | TH_ACK, 0);
+		} else {
+			uint32_t len = min_u32(s->snd_max - s->snd_una, s->mss);
+
+			n = send_segment(s, s->snd_max - len, TH_ACK, len);
+		}
+		if (n >= 0) {
+			s->retransmits++;
+			st->stats.retransmits++;
+		}
+	}
+	rtx_arm(s);
+}
+
 static void sock_timers(struct utcp_sock *s)
 {
 	struct utcp_stack *st = s->st;
@@ -2121,6 +2183,11 @@ static void sock_timers(struct utcp_sock *s)
 	}
 	if (s->t_rtx && s->t_rtx <= st->now) {
 		rtx_timeout(s);
+		if (s->state == ST_CLOSED)
+			return;
+	}
+	if (s->t_tlp && s->t_tlp <= st->now) {
+		tlp_timeout(s);
 		if (s->state == ST_CLOSED)
 			return;
 	}
@@ -2171,6 +2238,7 @@ uint64_t utcp_next_timer_us(const struct utcp_stack *st)
 		t = min_t(t, s->t_rtx);
 		t = min_t(t, s->t_dack);
 		t = min_t(t, s->t_tw);
+		t = min_t(t, s->t_tlp);
 	}
 	return t;
 }

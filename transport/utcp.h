@@ -132,6 +132,7 @@ struct utcp_stack_stats {
 	uint64_t tx_alloc_fail;
 	uint64_t impair_dropped, impair_duped, impair_reordered;
 	uint64_t arp_requests, arp_replies;
+	uint64_t tail_loss_probes; /* probes sent when the tail of a flight got no ACK */
 };
 void utcp_stack_get_stats(const struct utcp_stack *st, struct utcp_stack_stats *out);
 

@@ -110,9 +110,27 @@ static void trace_frame(const char *dir, const uint8_t *p, size_t len)
 		uint32_t ack =
 		        (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | (uint32_t)t[10] << 8 | t[11];
 
-		fprintf(trace, "%" PRIu64 " %s seq %u ack %u flags %02x len %zu win %u\n",
+		fprintf(trace, "%" PRIu64 " %s seq %u ack %u flags %02x len %zu win %u",
 		        utcp_now_us(), dir, seq, ack, t[13], tot - ihl - doff,
 		        (unsigned)(t[14] << 8 | t[15]));
+		for (size_t o = 20; o + 1 < doff && 14 + ihl + doff <= len;) {
+			if (t[o] <= 1) {
+				o++;
+				continue;
+			}
+			if (t[o] == 5)
+				for (size_t b = o + 2; b + 8 <= o + t[o + 1]; b += 8)
+					fprintf(trace, " sack %u-%u",
+					        (uint32_t)t[b] << 24 | (uint32_t)t[b + 1] << 16 |
+					                (uint32_t)t[b + 2] << 8 | t[b + 3],
+					        (uint32_t)t[b + 4] << 24 |
+					                (uint32_t)t[b + 5] << 16 |
+					                (uint32_t)t[b + 6] << 8 | t[b + 7]);
+			if (t[o + 1] < 2)
+				break;
+			o += t[o + 1];
+		}
+		fprintf(trace, "\n");
 	}
 }
 
@@ -714,9 +732,10 @@ static void report(const char *what, double secs, uint64_t bytes)
 	       ", tx alloc fail %" PRIu64 "\n",
 	       ss.rx_frames, ss.tx_frames, ss.rx_dropped, ss.tx_alloc_fail);
 	printf("  retransmits %" PRIu64 " (fast %" PRIu64 ", rto fired %" PRIu64
-	       "), dup acks %" PRIu64 ", ooo kept %" PRIu64 ", zero-window probes %" PRIu64 "\n",
+	       "), dup acks %" PRIu64 ", ooo kept %" PRIu64 ", zero-window probes %" PRIu64
+	       ", tail loss probes %" PRIu64 "\n",
 	       ss.retransmits, ss.fast_retransmits, ss.rto_fired, ss.dup_acks, ss.ooo_segments,
-	       ss.zero_window_probes);
+	       ss.zero_window_probes, ss.tail_loss_probes);
 	printf("  impair: dropped %" PRIu64 ", duplicated %" PRIu64 ", reordered %" PRIu64 "\n",
 	       ss.impair_dropped, ss.impair_duped, ss.impair_reordered);
 	fflush(stdout);
@@ -972,6 +991,7 @@ int main(int argc, char **argv)
 	        .drop_ppm = 10000, .dup_ppm = 5000, .reorder_ppm = 10000, .seed = 1};
 	struct in_addr a;
 	char kip[32], *slash;
+	bool impair_all = false; /* -d, -u or -r given: every test runs impaired */
 	int opt, err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -999,12 +1019,15 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			imp.drop_ppm = parse_u32(optarg);
+			impair_all = true;
 			break;
 		case 'u':
 			imp.dup_ppm = parse_u32(optarg);
+			impair_all = true;
 			break;
 		case 'r':
 			imp.reorder_ppm = parse_u32(optarg);
+			impair_all = true;
 			break;
 		case 's':
 			imp.seed = parse_u32(optarg);
@@ -1054,7 +1077,7 @@ int main(int argc, char **argv)
 				break;
 		if (t == sizeof(tests) / sizeof(tests[0]))
 			die("unknown test '%s'", argv[i]);
-		cfg.impair = tests[t].impair ? imp : (struct utcp_impair){0};
+		cfg.impair = tests[t].impair || impair_all ? imp : (struct utcp_impair){0};
 		err = utcp_stack_new(&cfg, &tap_ops, &tap, &st);
 		if (err)
 			die("utcp_stack_new: %s", strerror(-err));
