@@ -42,6 +42,7 @@ cat "$XI_TMP/c2.txt"
 grep -q 'by error: \[(5, 64)\]' "$XI_TMP/c2.txt" || xi_fail "want 64 EIO replies"
 nbd_wait_exit "$NBD_PID" 20 || xi_fail "xiscsi-io nbd did not exit after the second SIGTERM"
 
+# 3. fio through the export when it closes: errors, not a hang.
 if nbd_need_fio_quiet; then
 	nbd_export_start nbd3 "$NBD_ISCSI/0"
 	"$NBD_FIO" --name=close --ioengine=nbd --uri="$NBD_URI" --rw=randrw --bs=4k \
