@@ -24,3 +24,12 @@ tests_transport_utcp_tap_LDADD = $(XT_TEST_LDADD)
 TESTS += tests/transport/utcp-basic.sh tests/transport/utcp-loss.sh
 EXTRA_DIST += tests/transport/utcp-netns tests/transport/utcp-basic.sh tests/transport/utcp-loss.sh \
 	tests/transport/utcp-bench
+
+# utcp without a kernel: two engines back to back in memory (cmocka).
+if ENABLE_TESTS
+check_PROGRAMS += tests/unit/test_utcp
+TESTS += tests/unit/test_utcp
+tests_unit_test_utcp_SOURCES = tests/unit/test_utcp.c
+tests_unit_test_utcp_CFLAGS = $(XI_UNIT_CFLAGS)
+tests_unit_test_utcp_LDADD = transport/libxt.la $(CMOCKA_LIBS)
+endif
