@@ -472,6 +472,8 @@ static void print_luns(json_t *s)
 			       jstr(l, "nbd_error"));
 		else
 			printf("\t\t\tNo NBD export (%s)\n", jstr(l, "type_name"));
+		if (json_object_get(l, "nbd_tcp"))
+			printf("\t\t\tAttached NBD export: %s\n", jstr(l, "nbd_tcp_url"));
 	}
 }
 

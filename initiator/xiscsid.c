@@ -37,9 +37,29 @@ static void usage(FILE *f)
 	        "      --run-dir DIR       NBD sockets go in DIR/nbd (default %s)\n"
 	        "      --root DIR          node and iface records (default $XISCSI_ROOT or %s)\n"
 	        "  -i, --initiator-name IQN  default initiator name for logins\n"
+	        "      --nbd-tcp HOST:PORT  exports also on TCP, from PORT up (loopback only)\n"
 	        "      --no-startup        do not log in to node.startup=automatic records\n"
 	        "  -d, --debug             more log (repeat for library diagnostics)\n",
 	        prog, DEFAULT_RUNDIR, DEFAULT_ROOT);
+}
+
+/* "127.0.0.1:10809" or "[::1]:10809": the host as given, the first port. */
+static int parse_tcp(const char *arg, struct xd_daemon *d)
+{
+	const char *colon = strrchr(arg, ':');
+	unsigned long port;
+	char *end;
+
+	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(d->nbd_tcp_host))
+		return -EINVAL;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || colon[1] == '\0' || colon[1] == '-' || port == 0 || port > 65535)
+		return -EINVAL;
+	memcpy(d->nbd_tcp_host, arg, (size_t)(colon - arg));
+	d->nbd_tcp_host[colon - arg] = '\0';
+	d->nbd_tcp_next = (unsigned)port;
+	return 0;
 }
 
 static void signal_event(struct xi_evh *h, uint32_t events)
@@ -229,6 +249,7 @@ int main(int argc, char **argv)
 	        {"root", required_argument, NULL, 'r'},
 	        {"initiator-name", required_argument, NULL, 'i'},
 	        {"no-startup", no_argument, NULL, 'N'},
+	        {"nbd-tcp", required_argument, NULL, 'T'},
 	        {"debug", no_argument, NULL, 'd'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
@@ -266,6 +287,14 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			startup = false;
+			break;
+		case 'T':
+			if (parse_tcp(optarg, &d)) {
+				fprintf(stderr,
+				        "%s: --nbd-tcp wants HOST:PORT (port 1..65535), not '%s'\n",
+				        prog, optarg);
+				return 2;
+			}
 			break;
 		case 'd':
 			debug++;

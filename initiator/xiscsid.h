@@ -37,6 +37,7 @@ struct xd_lun {
 	bool seen; /* in the last REPORT LUNS */
 	struct xi_nbd_export *exp;
 	char path[108];
+	char tcp[80]; /* "127.0.0.1:10809" when also served on TCP */
 	char export_error[160];
 	bool closing;
 };
@@ -101,6 +102,8 @@ struct xd_daemon {
 	const char *rundir; /* NBD sockets under RUNDIR/nbd */
 	const char *sock;   /* control socket */
 	const char *initiator_name;
+	char nbd_tcp_host[64]; /* --nbd-tcp: exports also on TCP, "" for none */
+	unsigned nbd_tcp_next; /* the next port to try */
 	int lfd;
 	struct xi_evh lfd_evh;
 	int sfd;

@@ -610,14 +610,18 @@ static void lun_close_export(struct xd_sess *s, struct xd_lun *l)
 	xi_nbd_export_close(l->exp, export_closed, cc);
 }
 
+/* With --nbd-tcp, ports are handed out in turn; one taken by someone else is skipped. */
+#define XD_TCP_TRIES 32
+
 static void lun_export(struct xd_sess *s, struct xd_lun *l)
 {
 	struct xi_nbd_opts no = {.name = ""};
-	int n, err;
+	struct xd_daemon *d = s->d;
+	int n, err = -EADDRINUSE;
 
 	if (l->exp || l->pdt != PDT_DIRECT_ACCESS)
 		return;
-	n = snprintf(l->path, sizeof(l->path), "%s/nbd/%u-lun%llu.sock", s->d->rundir, s->sid,
+	n = snprintf(l->path, sizeof(l->path), "%s/nbd/%u-lun%llu.sock", d->rundir, s->sid,
 	             (unsigned long long)l->lun);
 	if (n < 0 || (size_t)n >= sizeof(l->path)) {
 		l->path[0] = '\0';
@@ -625,17 +629,33 @@ static void lun_export(struct xd_sess *s, struct xd_lun *l)
 		return;
 	}
 	no.unix_path = l->path;
-	err = xi_nbd_export_new(s->lp->loop, s->s, l->lun, &no, s->d->epfd, &l->exp);
+	l->tcp[0] = '\0';
+	for (int i = 0; i < XD_TCP_TRIES && err == -EADDRINUSE; i++) {
+		if (d->nbd_tcp_host[0]) {
+			if (d->nbd_tcp_next > 65535) {
+				err = -ERANGE;
+				break;
+			}
+			snprintf(l->tcp, sizeof(l->tcp), "%s:%u", d->nbd_tcp_host,
+			         d->nbd_tcp_next++);
+			no.tcp_addr = l->tcp;
+		}
+		err = xi_nbd_export_new(s->lp->loop, s->s, l->lun, &no, d->epfd, &l->exp);
+		if (!d->nbd_tcp_host[0])
+			break;
+	}
 	if (err) {
 		l->exp = NULL;
 		snprintf(l->export_error, sizeof(l->export_error), "%s", strerror(-err));
-		log_error("session %u: LUN %llu: NBD export on %s: %s", s->sid,
-		          (unsigned long long)l->lun, l->path, strerror(-err));
+		log_error("session %u: LUN %llu: NBD export on %s%s%s: %s", s->sid,
+		          (unsigned long long)l->lun, l->path, l->tcp[0] ? " and " : "", l->tcp,
+		          strerror(-err));
+		l->tcp[0] = '\0';
 		return;
 	}
 	l->export_error[0] = '\0';
-	log_info("session %u: LUN %llu exported on %s", s->sid, (unsigned long long)l->lun,
-	         l->path);
+	log_info("session %u: LUN %llu exported on %s%s%s", s->sid, (unsigned long long)l->lun,
+	         l->path, l->tcp[0] ? " and " : "", l->tcp);
 }
 
 /* Entries whose LUN went away and whose export has finished closing leave the table. */
@@ -969,6 +989,11 @@ static json_t *lun_json(const struct xd_lun *l)
 		json_object_set_new(o, "block_size", json_integer(ni.block_size));
 		json_object_set_new(o, "nbd", json_string(l->path));
 		json_object_set_new(o, "nbd_url", json_string(url));
+		if (l->tcp[0]) {
+			snprintf(url, sizeof(url), "nbd://%s/", l->tcp);
+			json_object_set_new(o, "nbd_tcp", json_string(l->tcp));
+			json_object_set_new(o, "nbd_tcp_url", json_string(url));
+		}
 		json_object_set_new(
 		        o, "nbd_stats",
 		        json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "clients", (int)ni.clients,

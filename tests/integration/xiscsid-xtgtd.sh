@@ -21,7 +21,8 @@ CTL=$XI_TMP/xtgtd.sock
 xi_bg xtgtd "$XTGTD" -f --listen "127.0.0.1:$PORT" --control "$CTL" \
 	--target "$IQN" --lun ram:32M --lun ram:16M
 xi_wait_port 127.0.0.1 "$PORT" 10
-xd_start
+NBD_TCP=$(xi_free_port)
+xd_start --nbd-tcp "127.0.0.1:$NBD_TCP"
 
 P="127.0.0.1:$PORT"
 "$XADM" -m discovery -t st -p "$P" >/dev/null || xi_fail "discovery"
@@ -70,6 +71,11 @@ qemu-img convert -n -f raw -O raw "$XI_TMP/src.img" "$URL" || xi_fail "qemu-img 
 qemu-img compare -f raw -F raw "$XI_TMP/src.img" "$URL" || xi_fail "qemu-img compare with $URL"
 [ "$(qemu-img info --output=json "$URL" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')" = 16777216 ] ||
 	xi_fail "qemu-img info: wrong size"
+# --nbd-tcp: each export also on a loopback port, handed out in turn.
+TURL=$(xd_json "[l['nbd_tcp_url'] for l in d[0]['luns'] if l['lun']==1][0]")
+case $TURL in nbd://127.0.0.1:*/) ;; *) xi_fail "no TCP export: $TURL" ;; esac
+qemu-img compare -f raw -F raw "$XI_TMP/src.img" "$TURL" || xi_fail "qemu-img compare over TCP"
+"$XADM" -m session -P 3 | grep -qF "			Attached NBD export: $TURL" || xi_fail "-P 3 lacks the TCP export"
 
 # A LUN added at the target appears on rescan, and goes when removed.
 "$XTGTADM" --socket "$CTL" lun add "$IQN" 2 ram:8M >/dev/null || xi_fail "xtgtadm lun add"
