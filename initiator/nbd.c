@@ -476,7 +476,10 @@ static void client_flush(struct nbd_client *c)
 	c->flushing = false;
 	if (!c->dead && c->resume) {
 		c->resume = false;
-		client_read(c); /* a request slot opened: take what waits in the buffer */
+		/* A request slot opened. Reading was paused (EPOLLIN off) or data
+		 * waits in the buffer: go on now; otherwise epoll will call. */
+		if (!(c->events & EPOLLIN) || c->rpos < c->rlen)
+			client_read(c);
 	}
 	if (!c->dead) {
 		client_update_events(c);
