@@ -16,25 +16,26 @@
 # XI_CONFORMANCE_FULL=1: every profile runs the SCSI and iSCSI families, the
 # SANITIZE suite runs with -S on the thin profile (Overwrite and Reset take
 # a minute or two at the sanitize pace; one URL, see run_profile), and tgtd
-# gets the same runs. The
-# Markdown report goes to stdout, and to $XI_CONFORMANCE_REPORT when set;
-# the per-test results (test, profile, result, reason) go to
-# ${XI_CONFORMANCE_REPORT%.md}.tsv.
+# gets the same runs. The Markdown report goes to stdout, and to
+# $XI_CONFORMANCE_REPORT when set; the per-test results (test, target,
+# profile, class, reason) go to ${XI_CONFORMANCE_REPORT%.md}.tsv.
 # Default (make check): xtgtd only; thin runs both families and the quick
 # SANITIZE suites with -S, removable the suites that need a removable
 # medium, wp the SCSI family, lbppb the suites that need LBPPB >= 2.
 #
 # The test fails when any test fails on xtgtd, except, on the wp profile, a
-# test whose every failure is DATA PROTECT / WRITE PROTECTED: such a test
-# writes and expects GOOD (the suite has no writable-LUN check for it), and
-# must then pass cleanly on a writable profile. In full mode it also fails
-# when a test passes cleanly on no profile for a reason outside
+# test whose every failure is DATA PROTECT / WRITE PROTECTED (or one of
+# WP_WRITERS below): such a test writes and expects GOOD (the suite has no
+# writable-LUN check for it); and a SUITE_BUGS test on its profile. Either
+# must then pass cleanly on another profile. In full mode the test also
+# fails when a test passes cleanly on no profile for a reason outside
 # ACCEPTED_SKIPS below. tgtd's numbers never fail the test.
 #
 # The removable profile runs without the second URL: with one, libiscsi's
 # PreventAllow.2ITNexuses takes the multipath session as its second nexus,
 # whose first command then reports the unit attention that
-# PreventAllow.LUNReset left there for every I_T nexus (SAM-5 6.3.3).
+# PreventAllow.LUNReset left there (a logical unit reset gives every I_T
+# nexus one, SAM-5); tgtd does the same.
 . "$(dirname "$0")/lib.sh"
 
 xi_need_cmd iscsi-test-cu libiscsi-bin
