@@ -220,7 +220,7 @@ struct nbd_client {
 	uint32_t events;
 	enum rx_state st;
 	bool transmission, structured, no_zeroes, dead, queued_dead;
-	bool reading, flushing, resume, draining;
+	bool reading, flushing, draining;
 	/* rx */
 	uint8_t *rbuf;
 	size_t rpos, rlen;
@@ -350,6 +350,7 @@ static void reap_arm(struct xi_nbd_export *e)
 
 static void client_update_events(struct nbd_client *c);
 static void client_read(struct nbd_client *c);
+static bool rx_paused(const struct nbd_client *c);
 static void client_flush(struct nbd_client *c);
 static void client_kill(struct nbd_client *c, const char *why);
 static void client_maybe_finish(struct nbd_client *c);
@@ -474,13 +475,11 @@ static void client_flush(struct nbd_client *c)
 		}
 	}
 	c->flushing = false;
-	if (!c->dead && c->resume) {
-		c->resume = false;
-		/* A request slot opened. Reading was paused (EPOLLIN off) or data
-		 * waits in the buffer: go on now; otherwise epoll will call. */
-		if (!(c->events & EPOLLIN) || c->rpos < c->rlen)
-			client_read(c);
-	}
+	/* What was sent may lift a pause (a request slot, an option answered).
+	 * Reading was off or data waits in the buffer: go on now; otherwise
+	 * epoll calls when more arrives. */
+	if (!c->dead && !rx_paused(c) && (!(c->events & EPOLLIN) || c->rpos < c->rlen))
+		client_read(c);
 	if (!c->dead) {
 		client_update_events(c);
 		client_maybe_finish(c);
@@ -510,8 +509,6 @@ static void out_release(struct nbd_out *o)
 		req_free(o->req);
 		if (c->dead)
 			client_maybe_finish(c);
-		else
-			c->resume = true;
 		return;
 	}
 	free(o);
@@ -1346,6 +1343,9 @@ static void rx_step(struct nbd_client *c)
 static bool rx_paused(const struct nbd_client *c)
 {
 	switch (c->st) {
+	case RX_CFLAGS:
+	case RX_OPT_HDR:
+		return c->txh != NULL; /* one option at a time: its replies go out first */
 	case RX_OPT_WAIT:
 	case RX_STOP:
 		return true;
