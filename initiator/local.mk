@@ -25,7 +25,8 @@ xiscsiinclude_HEADERS = include/xiscsi/xiscsi.h
 # NBD exports of LUNs (nbd.h): `xiscsi-io URL nbd` and xiscsid serve them.
 # Built on the public API only, so it links against libxiscsi like any user.
 noinst_LTLIBRARIES += initiator/libxinbd.la
-initiator_libxinbd_la_SOURCES = initiator/nbd.c initiator/nbd.h
+initiator_libxinbd_la_SOURCES = initiator/nbd.c initiator/nbd_scsi.c initiator/nbd.h \
+	initiator/nbd_int.h
 
 bin_PROGRAMS += initiator/xiscsi-io
 initiator_xiscsi_io_SOURCES = initiator/xiscsi-io.c initiator/cli.c initiator/cli.h

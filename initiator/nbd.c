@@ -41,258 +41,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "initiator/nbd.h"
-
-/* ------------------------------------------------------ protocol values */
-
-#define NBD_MAGIC_INIT     0x4e42444d41474943ull /* "NBDMAGIC" */
-#define NBD_MAGIC_OPT      0x49484156454f5054ull /* "IHAVEOPT" */
-#define NBD_MAGIC_REP      0x0003e889045565a9ull
-#define NBD_MAGIC_REQUEST  0x25609513u
-#define NBD_MAGIC_SIMPLE   0x67446698u
-#define NBD_MAGIC_STRUCTED 0x668e33efu
-
-/* Handshake flags (server) and client flags. */
-#define NBD_FLAG_FIXED_NEWSTYLE   (1u << 0)
-#define NBD_FLAG_NO_ZEROES        (1u << 1)
-#define NBD_FLAG_C_FIXED_NEWSTYLE (1u << 0)
-#define NBD_FLAG_C_NO_ZEROES      (1u << 1)
-
-/* Transmission flags. */
-#define NBD_FLAG_HAS_FLAGS         (1u << 0)
-#define NBD_FLAG_READ_ONLY         (1u << 1)
-#define NBD_FLAG_SEND_FLUSH        (1u << 2)
-#define NBD_FLAG_SEND_FUA          (1u << 3)
-#define NBD_FLAG_SEND_TRIM         (1u << 5)
-#define NBD_FLAG_SEND_WRITE_ZEROES (1u << 6)
-#define NBD_FLAG_SEND_DF           (1u << 7)
-#define NBD_FLAG_CAN_MULTI_CONN    (1u << 8)
-
-enum nbd_opt {
-	NBD_OPT_EXPORT_NAME = 1,
-	NBD_OPT_ABORT = 2,
-	NBD_OPT_LIST = 3,
-	NBD_OPT_INFO = 6,
-	NBD_OPT_GO = 7,
-	NBD_OPT_STRUCTURED_REPLY = 8,
-};
-
-#define NBD_REP_ACK          1u
-#define NBD_REP_SERVER       2u
-#define NBD_REP_INFO         3u
-#define NBD_REP_ERR_UNSUP    (0x80000000u + 1)
-#define NBD_REP_ERR_POLICY   (0x80000000u + 2)
-#define NBD_REP_ERR_INVALID  (0x80000000u + 3)
-#define NBD_REP_ERR_UNKNOWN  (0x80000000u + 6)
-#define NBD_REP_ERR_SHUTDOWN (0x80000000u + 7)
-#define NBD_REP_ERR_TOO_BIG  (0x80000000u + 9)
-
-#define NBD_INFO_EXPORT     0
-#define NBD_INFO_BLOCK_SIZE 3
-
-enum nbd_cmd {
-	NBD_CMD_READ = 0,
-	NBD_CMD_WRITE = 1,
-	NBD_CMD_DISC = 2,
-	NBD_CMD_FLUSH = 3,
-	NBD_CMD_TRIM = 4,
-	NBD_CMD_WRITE_ZEROES = 6,
-};
-
-#define NBD_CMD_FLAG_FUA     (1u << 0)
-#define NBD_CMD_FLAG_NO_HOLE (1u << 1)
-#define NBD_CMD_FLAG_DF      (1u << 2)
-
-#define NBD_REPLY_FLAG_DONE        (1u << 0)
-#define NBD_REPLY_TYPE_NONE        0
-#define NBD_REPLY_TYPE_OFFSET_DATA 1
-#define NBD_REPLY_TYPE_ERROR       0x8001
-
-/* NBD error values (proto.md "Error values"), not the host's errno. */
-enum {
-	NBD_EPERM = 1,
-	NBD_EIO = 5,
-	NBD_ENOMEM = 12,
-	NBD_EINVAL = 22,
-	NBD_ENOSPC = 28,
-	NBD_EOVERFLOW = 75,
-	NBD_ENOTSUP = 95,
-	NBD_ESHUTDOWN = 108,
-};
-
-/* SCSI bits we read or build (SPC-5, SBC-4). */
-#define SCSI_CHECK_CONDITION     0x02
-#define SCSI_BUSY                0x08
-#define SCSI_TASK_SET_FULL       0x28
-#define SENSE_NOT_READY          0x02
-#define SENSE_ILLEGAL_REQUEST    0x05
-#define SENSE_DATA_PROTECT       0x07
-#define ASC_LBA_OUT_OF_RANGE     0x21
-#define ASC_INVALID_OPCODE       0x20
-#define ASC_INVALID_FIELD_IN_CDB 0x24
-#define ASC_WRITE_PROTECTED      0x27
-#define ASCQ_SPACE_ALLOC_FAILED  0x07
-#define OP_MODE_SENSE_10         0x5a
-#define OP_UNMAP                 0x42
-#define OP_WRITE_SAME_16         0x93
-#define WS_UNMAP                 0x08
-#define VPD_SUPPORTED_PAGES      0x00
-#define VPD_BLOCK_LIMITS         0xb0
-#define VPD_LB_PROVISIONING      0xb2
-
-/* -------------------------------------------------------------- limits */
-
-#define NBD_MAX_REQUEST  (32u << 20) /* largest READ/WRITE payload accepted */
-#define NBD_MAX_OPTION   4096u       /* largest option data (a name is at most 4096 bytes) */
-#define NBD_MAX_NAME     4096u
-#define CLIENT_MAX_REQS  256u         /* requests in flight per client before reading stops */
-#define CLIENT_MAX_BYTES (128u << 20) /* buffer bytes in flight per client */
-#define DEFAULT_MAX_XFER (8u << 20)   /* one SCSI command, when VPD B0 says nothing */
-#define ZERO_BUF         (1u << 20)   /* fallback WRITE_ZEROES: writes of this buffer */
-#define RBUF_SIZE        (64u << 10)
-/* READ/WRITE data at the target at once, all clients together: xtgtd
- * answers TASK SET FULL past 256 MiB a session, and xiscsid puts every
- * LUN of a target on one session. Requests beyond it wait their turn. */
-#define EXPORT_MAX_BYTES (64u << 20)
-#define BUSY_RETRIES     8
-#define READ_BUDGET      64 /* messages handled per readiness event */
-
-/* ------------------------------------------------------------ objects */
-
-struct nbd_req;
-struct nbd_client;
-
-/* Something queued for sending: a request's reply or an option reply. */
-struct nbd_out {
-	struct nbd_out *next;
-	struct iovec iov[3];
-	int niov;
-	struct nbd_req *req; /* NULL: the out is its own allocation */
-	uint8_t data[];
-};
-
-struct nbd_piece {
-	struct xiscsi_cmd cmd;
-	struct nbd_req *r;
-	uint8_t param[24]; /* UNMAP parameter list: header and one descriptor */
-	unsigned tries;    /* resubmissions after BUSY / TASK SET FULL */
-};
-
-enum req_phase { PH_MAIN, PH_ZERO_WRITES, PH_SYNC };
-
-struct nbd_req {
-	struct nbd_out out; /* the reply; first member */
-	struct nbd_client *c;
-	uint64_t handle, off;
-	uint32_t len;
-	uint16_t type, flags;
-	uint8_t *buf;
-	uint32_t bytes; /* counted in the client's in-flight bytes */
-	unsigned pending;
-	enum req_phase phase;
-	bool unsupported; /* WRITE SAME refused: fall back to writes of zeros */
-	bool admitted;    /* its data counts in the export's bytes at the target */
-	struct nbd_req *wnext;
-	int err; /* NBD error, 0 when fine */
-	struct nbd_piece *pieces;
-	unsigned npieces;
-	struct nbd_piece one;
-	uint8_t hdr[32];
-	char msg[128];
-};
-
-enum rx_state {
-	RX_CFLAGS,   /* the client's 32-bit flags after our greeting */
-	RX_OPT_HDR,  /* IHAVEOPT, option, length */
-	RX_OPT_DATA, /* option data into optbuf */
-	RX_OPT_WAIT, /* an option waits for the LUN probe; nothing read */
-	RX_REQ_HDR,  /* 28-byte request header */
-	RX_REQ_DATA, /* WRITE payload into the request's buffer */
-	RX_DISCARD,  /* payload or option data we refuse, skipped */
-	RX_STOP,     /* DISC seen, EOF, or abort: read nothing more */
-};
-
-struct nbd_client {
-	struct xi_evh evh; /* first member: epoll data.ptr */
-	struct xi_nbd_export *e;
-	struct nbd_client *next;
-	int fd;
-	uint32_t events;
-	enum rx_state st;
-	bool transmission, structured, no_zeroes, dead, queued_dead;
-	bool reading, flushing, draining;
-	/* rx */
-	uint8_t *rbuf;
-	size_t rpos, rlen;
-	uint8_t hdr[32];
-	uint8_t *dst; /* NULL while discarding */
-	size_t need, got;
-	uint64_t discard;
-	uint32_t opt, optlen;
-	uint8_t *optbuf;
-	bool opt_too_big;
-	struct nbd_req *cur; /* request whose payload is read or discarded */
-	/* tx */
-	struct nbd_out *txh, **txt;
-	size_t txoff;
-	/* in flight */
-	unsigned reqs;
-	uint64_t bytes;
-};
-
-enum probe_state { PROBE_NONE, PROBE_RUNNING, PROBE_DONE, PROBE_FAILED };
-
-struct nbd_listener {
-	struct xi_evh evh;
-	struct xi_nbd_export *e;
-	int fd;
-};
-
-struct xi_nbd_export {
-	struct xiscsi_loop *loop;
-	struct xiscsi_session *s;
-	uint64_t lun;
-	int epfd;
-	char *name, *unix_path, *tcp_addr;
-	bool opt_read_only;
-	unsigned max_clients;
-	struct nbd_listener ls[2];
-	int nls;
-	struct xi_evh reap_evh;
-	int reap_fd;
-
-	/* What the probe learnt of the LUN. */
-	enum probe_state probe;
-	int probe_step;
-	struct xiscsi_cmd pcmd;
-	uint8_t pbuf[256];
-	uint8_t vpd_list[256];
-	uint32_t vpd_count;
-	uint64_t size;
-	uint32_t bsz;
-	uint32_t max_xfer; /* bytes per READ/WRITE command */
-	uint32_t pref_bsz;
-	uint32_t max_unmap; /* blocks per UNMAP descriptor */
-	uint64_t max_ws;    /* blocks per WRITE SAME */
-	bool thin, lbpu, lbpws, lbprz, wp;
-	bool no_write_same;
-	uint8_t *zeros;
-
-	bool lost, closing;
-	int reap_passes;
-	void (*done)(void *arg);
-	void *done_arg;
-	struct nbd_client *clients, *dead1, *dead2;
-	unsigned nclients;
-	unsigned inflight;
-	uint64_t scsi_bytes;
-	struct nbd_req *waith, **waitt;
-	uint64_t reads, writes, flushes, trims, zeroes, errors, bytes_read, bytes_written;
-};
+#include "initiator/nbd_int.h"
 
 /* ----------------------------------------------------------- helpers */
 
-__attribute__((format(printf, 1, 2))) static void nlog(const char *fmt, ...)
+void xi_nbd_log(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -303,49 +56,12 @@ __attribute__((format(printf, 1, 2))) static void nlog(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	v = htobe16(v);
-	memcpy(p, &v, 2);
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htobe32(v);
-	memcpy(p, &v, 4);
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htobe64(v);
-	memcpy(p, &v, 8);
-}
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return be16toh(v);
-}
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return be32toh(v);
-}
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return be64toh(v);
-}
-
 static void reap_arm(struct xi_nbd_export *e)
 {
 	uint64_t one = 1;
 
 	if (write(e->reap_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		nlog("reaper eventfd: %s", strerror(errno));
+		xi_nbd_log("reaper eventfd: %s", strerror(errno));
 }
 
 static void client_update_events(struct nbd_client *c);
@@ -354,8 +70,6 @@ static bool rx_paused(const struct nbd_client *c);
 static void client_flush(struct nbd_client *c);
 static void client_kill(struct nbd_client *c, const char *why);
 static void client_maybe_finish(struct nbd_client *c);
-static void probe_start(struct xi_nbd_export *e);
-static void req_start(struct nbd_req *r);
 
 /* ---------------------------------------------------------------- tx */
 
@@ -538,7 +252,7 @@ static const char *nbd_errname(int err)
 }
 
 /* Queue the reply for r: simple or structured (proto.md "Transmission"). */
-static void req_reply(struct nbd_req *r)
+void xi_nbd_req_reply(struct nbd_req *r)
 {
 	struct nbd_client *c = r->c;
 	struct nbd_out *o = &r->out;
@@ -557,7 +271,7 @@ static void req_reply(struct nbd_req *r)
 			e->waith = w->wnext;
 			if (!e->waith)
 				e->waitt = &e->waith;
-			req_start(w);
+			xi_nbd_req_start(w);
 		}
 	}
 	if (c->dead) {
@@ -615,267 +329,12 @@ static void req_reply(struct nbd_req *r)
 	client_queue(c, o);
 }
 
-static void req_fail(struct nbd_req *r, int err, const char *msg)
+void xi_nbd_req_fail(struct nbd_req *r, int err, const char *msg)
 {
 	if (!r->err) {
 		r->err = err;
 		snprintf(r->msg, sizeof(r->msg), "%s", msg ? msg : "");
 	}
-}
-
-/* SCSI outcome to an NBD error (SPC-5 4.4 sense keys, SBC-4 additional sense). */
-static int scsi_to_nbd(const struct nbd_req *r, const struct xiscsi_cmd *cmd)
-{
-	const struct xiscsi_sense *s = &cmd->sense;
-
-	if (cmd->result)
-		return NBD_EIO;
-	if (cmd->status != SCSI_CHECK_CONDITION || !s->response_code)
-		return NBD_EIO;
-	if (s->key == SENSE_DATA_PROTECT) {
-		if (s->asc == ASC_WRITE_PROTECTED && s->ascq == ASCQ_SPACE_ALLOC_FAILED)
-			return NBD_ENOSPC;
-		return NBD_EPERM;
-	}
-	if (s->key == SENSE_ILLEGAL_REQUEST) {
-		if (s->asc == ASC_LBA_OUT_OF_RANGE)
-			return r->type == NBD_CMD_READ ? NBD_EINVAL : NBD_ENOSPC;
-		if (s->asc == ASC_INVALID_OPCODE || s->asc == ASC_INVALID_FIELD_IN_CDB)
-			return NBD_ENOTSUP;
-		return NBD_EINVAL;
-	}
-	return NBD_EIO;
-}
-
-static void req_phase_done(struct nbd_req *r);
-
-static void piece_done(struct xiscsi_cmd *cmd)
-{
-	struct nbd_piece *p = cmd->priv;
-	struct nbd_req *r = p->r;
-	struct xi_nbd_export *e = r->c->e;
-
-	/* The target is out of room for now (SAM-5 5.3): try again, a few times. */
-	if (!cmd->result && (cmd->status == SCSI_BUSY || cmd->status == SCSI_TASK_SET_FULL) &&
-	    p->tries < BUSY_RETRIES && !e->lost) {
-		p->tries++;
-		if (xiscsi_submit(e->s, cmd) == 0)
-			return;
-	}
-	if (!xiscsi_cmd_ok(cmd)) {
-		int err = scsi_to_nbd(r, cmd);
-		char buf[128];
-
-		if (r->phase == PH_MAIN && r->type == NBD_CMD_WRITE_ZEROES && !cmd->result &&
-		    err == NBD_ENOTSUP) {
-			r->unsupported = true;
-		} else {
-			xiscsi_cmd_strerror(cmd, buf, sizeof(buf));
-			req_fail(r, err, buf);
-		}
-	}
-	if (--r->pending)
-		return;
-	req_phase_done(r);
-}
-
-static int req_pieces(struct nbd_req *r, unsigned n)
-{
-	if (r->pieces && r->pieces != &r->one)
-		free(r->pieces);
-	if (n == 1) {
-		r->pieces = &r->one;
-	} else {
-		r->pieces = calloc(n, sizeof(*r->pieces));
-		if (!r->pieces) {
-			r->pieces = NULL;
-			return -ENOMEM;
-		}
-	}
-	memset(r->pieces, 0, sizeof(*r->pieces) * n);
-	r->npieces = n;
-	for (unsigned i = 0; i < n; i++)
-		r->pieces[i].r = r;
-	return 0;
-}
-
-/* Submit every piece prepared; a refused submit fails the request. */
-static void req_submit(struct nbd_req *r)
-{
-	struct xi_nbd_export *e = r->c->e;
-
-	r->pending = 1; /* held until every piece is submitted */
-	for (unsigned i = 0; i < r->npieces; i++) {
-		struct xiscsi_cmd *cmd = &r->pieces[i].cmd;
-		int err;
-
-		cmd->lun = e->lun;
-		cmd->cb = piece_done;
-		cmd->priv = &r->pieces[i];
-		err = xiscsi_submit(e->s, cmd);
-		if (err) {
-			req_fail(r, NBD_EIO, "iSCSI session is not usable");
-			break;
-		}
-		r->pending++;
-	}
-	if (--r->pending == 0)
-		req_phase_done(r);
-}
-
-static unsigned div_up(uint64_t a, uint64_t b)
-{
-	return (unsigned)((a + b - 1) / b);
-}
-
-/* READ or WRITE split at the LUN's maximum transfer length. */
-static int req_rw(struct nbd_req *r, bool write)
-{
-	struct xi_nbd_export *e = r->c->e;
-	uint32_t bsz = e->bsz, chunk = e->max_xfer;
-	unsigned n = div_up(r->len, chunk);
-
-	if (req_pieces(r, n))
-		return -ENOMEM;
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t off = (uint64_t)i * chunk;
-		uint32_t len = r->len - off < chunk ? (uint32_t)(r->len - off) : chunk;
-		struct xiscsi_cmd *cmd = &r->pieces[i].cmd;
-		uint64_t lba = (r->off + off) / bsz;
-		bool fua = write && (r->flags & NBD_CMD_FLAG_FUA);
-
-		if (write)
-			xiscsi_cdb_write16(cmd, lba, len / bsz, fua);
-		else
-			xiscsi_cdb_read16(cmd, lba, len / bsz, false);
-		xiscsi_cmd_set_buf(cmd, r->buf + off, len);
-	}
-	return 0;
-}
-
-/* SBC-4 5.30 UNMAP, one block descriptor per command. */
-static int req_unmap(struct nbd_req *r)
-{
-	struct xi_nbd_export *e = r->c->e;
-	uint64_t lba = r->off / e->bsz, blocks = r->len / e->bsz;
-	unsigned n = div_up(blocks, e->max_unmap);
-
-	if (req_pieces(r, n))
-		return -ENOMEM;
-	for (unsigned i = 0; i < n; i++) {
-		struct nbd_piece *p = &r->pieces[i];
-		uint64_t nb = blocks < e->max_unmap ? blocks : e->max_unmap;
-
-		memset(p->cmd.cdb, 0, sizeof(p->cmd.cdb));
-		p->cmd.cdb[0] = OP_UNMAP;
-		put16(p->cmd.cdb + 7, sizeof(p->param));
-		p->cmd.cdb_len = 10;
-		p->cmd.dir = XISCSI_DIR_WRITE;
-		put16(p->param, sizeof(p->param) - 2);
-		put16(p->param + 2, 16);
-		put64(p->param + 8, lba);
-		put32(p->param + 16, (uint32_t)nb);
-		xiscsi_cmd_set_buf(&p->cmd, p->param, sizeof(p->param));
-		lba += nb;
-		blocks -= nb;
-	}
-	return 0;
-}
-
-/* SBC-4 5.48 WRITE SAME(16) of one zero block, deallocating where allowed. */
-static int req_write_same(struct nbd_req *r)
-{
-	struct xi_nbd_export *e = r->c->e;
-	uint64_t lba = r->off / e->bsz, blocks = r->len / e->bsz;
-	unsigned n = div_up(blocks, e->max_ws);
-	/* Deallocate only where unmapped blocks read as zeros (LBPRZ). */
-	bool unmap = !(r->flags & NBD_CMD_FLAG_NO_HOLE) && e->thin && e->lbpws && e->lbprz;
-
-	if (req_pieces(r, n))
-		return -ENOMEM;
-	for (unsigned i = 0; i < n; i++) {
-		struct xiscsi_cmd *cmd = &r->pieces[i].cmd;
-		uint64_t nb = blocks < e->max_ws ? blocks : e->max_ws;
-
-		memset(cmd->cdb, 0, sizeof(cmd->cdb));
-		cmd->cdb[0] = OP_WRITE_SAME_16;
-		cmd->cdb[1] = unmap ? WS_UNMAP : 0;
-		put64(cmd->cdb + 2, lba);
-		put32(cmd->cdb + 10, (uint32_t)nb);
-		cmd->cdb_len = 16;
-		cmd->dir = XISCSI_DIR_WRITE;
-		xiscsi_cmd_set_buf(cmd, e->zeros, e->bsz);
-		lba += nb;
-		blocks -= nb;
-	}
-	return 0;
-}
-
-/* WRITE_ZEROES without WRITE SAME: WRITE(16)s of a zero buffer. */
-static int req_zero_writes(struct nbd_req *r)
-{
-	struct xi_nbd_export *e = r->c->e;
-	uint32_t chunk = e->max_xfer < ZERO_BUF ? e->max_xfer : ZERO_BUF;
-	uint64_t lba = r->off / e->bsz;
-	uint32_t left = r->len;
-	unsigned n = div_up(r->len, chunk);
-
-	if (req_pieces(r, n))
-		return -ENOMEM;
-	for (unsigned i = 0; i < n; i++) {
-		struct xiscsi_cmd *cmd = &r->pieces[i].cmd;
-		uint32_t len = left < chunk ? left : chunk;
-
-		xiscsi_cdb_write16(cmd, lba, len / e->bsz, false);
-		xiscsi_cmd_set_buf(cmd, e->zeros, len);
-		lba += len / e->bsz;
-		left -= len;
-	}
-	return 0;
-}
-
-static int req_sync(struct nbd_req *r)
-{
-	if (req_pieces(r, 1))
-		return -ENOMEM;
-	xiscsi_cdb_sync_cache16(&r->pieces[0].cmd, 0, 0);
-	return 0;
-}
-
-static void req_phase_done(struct nbd_req *r)
-{
-	struct xi_nbd_export *e = r->c->e;
-	bool fua = r->flags & NBD_CMD_FLAG_FUA;
-	int err = 0;
-
-	if (e->lost && !r->err && r->phase == PH_MAIN && (r->unsupported || fua))
-		req_fail(r, NBD_EIO, "iSCSI session lost");
-	if (r->phase == PH_MAIN && r->unsupported && !r->err) {
-		if (!e->no_write_same)
-			nlog("LUN %" PRIu64 ": WRITE SAME refused; WRITE_ZEROES writes zeros",
-			     e->lun);
-		e->no_write_same = true;
-		r->unsupported = false;
-		r->phase = PH_ZERO_WRITES;
-		err = req_zero_writes(r);
-		goto next;
-	}
-	if (!r->err && fua && r->phase != PH_SYNC &&
-	    (r->type == NBD_CMD_WRITE_ZEROES || r->type == NBD_CMD_TRIM)) {
-		/* WRITE SAME and UNMAP have no FUA bit: make it durable by a cache flush. */
-		r->phase = PH_SYNC;
-		err = req_sync(r);
-		goto next;
-	}
-	req_reply(r);
-	return;
-next:
-	if (err) {
-		req_fail(r, NBD_ENOMEM, "out of memory");
-		req_reply(r);
-		return;
-	}
-	req_submit(r);
 }
 
 /* The NBD error for a request as received, before anything is submitted. */
@@ -935,66 +394,6 @@ static int req_check(const struct nbd_client *c, const struct nbd_req *r, const 
 		return r->type == NBD_CMD_READ ? NBD_EINVAL : NBD_ENOSPC;
 	}
 	return 0;
-}
-
-static void req_start(struct nbd_req *r)
-{
-	struct xi_nbd_export *e = r->c->e;
-	int err = 0;
-
-	if ((r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE) && !r->admitted) {
-		if (e->scsi_bytes && e->scsi_bytes + r->len > EXPORT_MAX_BYTES) {
-			r->wnext = NULL;
-			*e->waitt = r;
-			e->waitt = &r->wnext;
-			return;
-		}
-		r->admitted = true;
-		e->scsi_bytes += r->len;
-	}
-	switch (r->type) {
-	case NBD_CMD_READ:
-		e->reads++;
-		e->bytes_read += r->len;
-		err = req_rw(r, false);
-		break;
-	case NBD_CMD_WRITE:
-		e->writes++;
-		e->bytes_written += r->len;
-		err = req_rw(r, true);
-		break;
-	case NBD_CMD_FLUSH:
-		e->flushes++;
-		err = req_sync(r);
-		break;
-	case NBD_CMD_TRIM:
-		e->trims++;
-		if (r->len == 0) {
-			req_reply(r);
-			return;
-		}
-		err = req_unmap(r);
-		break;
-	case NBD_CMD_WRITE_ZEROES:
-		e->zeroes++;
-		if (r->len == 0) {
-			req_reply(r);
-			return;
-		}
-		if (e->no_write_same) {
-			r->phase = PH_ZERO_WRITES;
-			err = req_zero_writes(r);
-		} else {
-			err = req_write_same(r);
-		}
-		break;
-	}
-	if (err) {
-		req_fail(r, NBD_ENOMEM, "out of memory");
-		req_reply(r);
-		return;
-	}
-	req_submit(r);
 }
 
 /* ------------------------------------------------------------------ rx */
@@ -1061,7 +460,7 @@ static int need_probe(struct nbd_client *c)
 	if (e->probe == PROBE_FAILED && c->st == RX_OPT_WAIT)
 		return 0; /* this option already waited for one probe: answer it */
 	if (e->probe != PROBE_RUNNING)
-		probe_start(e);
+		xi_nbd_probe_start(e);
 	if (e->probe == PROBE_RUNNING) {
 		c->st = RX_OPT_WAIT;
 		return 1;
@@ -1245,7 +644,7 @@ static void req_header(struct nbd_client *c)
 		}
 	}
 	if (err)
-		req_fail(r, err, msg);
+		xi_nbd_req_fail(r, err, msg);
 	if (r->type == NBD_CMD_WRITE) {
 		/* The payload follows the header whatever we think of the request. */
 		c->cur = r;
@@ -1256,9 +655,9 @@ static void req_header(struct nbd_client *c)
 		return;
 	}
 	if (err)
-		req_reply(r);
+		xi_nbd_req_reply(r);
 	else
-		req_start(r);
+		xi_nbd_req_start(r);
 }
 
 /* The bytes the current state waited for are in. */
@@ -1316,11 +715,11 @@ static void rx_step(struct nbd_client *c)
 		rx_expect(c, RX_REQ_HDR, c->hdr, 28);
 		err = req_check(c, r, &msg); /* the export may be closing by now */
 		if (err)
-			req_fail(r, err, msg);
+			xi_nbd_req_fail(r, err, msg);
 		if (r->err)
-			req_reply(r);
+			xi_nbd_req_reply(r);
 		else
-			req_start(r);
+			xi_nbd_req_start(r);
 		return;
 	}
 	case RX_DISCARD:
@@ -1329,7 +728,7 @@ static void rx_step(struct nbd_client *c)
 
 			c->cur = NULL;
 			rx_expect(c, RX_REQ_HDR, c->hdr, 28);
-			req_reply(r);
+			xi_nbd_req_reply(r);
 		} else {
 			opt_handle(c);
 		}
@@ -1501,7 +900,7 @@ static void client_kill(struct nbd_client *c, const char *why)
 	if (c->dead)
 		return;
 	if (why)
-		nlog("client %d: %s; closing it", c->fd, why);
+		xi_nbd_log("client %d: %s; closing it", c->fd, why);
 	c->dead = true;
 	epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -1555,7 +954,7 @@ static void client_new(struct xi_nbd_export *e, int fd)
 	uint8_t greet[18];
 
 	if (!c || !(c->rbuf = malloc(RBUF_SIZE))) {
-		nlog("out of memory for a client");
+		xi_nbd_log("out of memory for a client");
 		free(c);
 		close(fd);
 		return;
@@ -1570,7 +969,7 @@ static void client_new(struct xi_nbd_export *e, int fd)
 	ev.events = EPOLLIN;
 	ev.data.ptr = &c->evh;
 	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		nlog("epoll: %s", strerror(errno));
+		xi_nbd_log("epoll: %s", strerror(errno));
 		client_free(c);
 		close(fd);
 		return;
@@ -1599,12 +998,12 @@ static void listen_fn(struct xi_evh *h, uint32_t events)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				nlog("accept: %s", strerror(errno));
+				xi_nbd_log("accept: %s", strerror(errno));
 			return;
 		}
 		if (e->closing || e->nclients >= e->max_clients) {
-			nlog("client refused: %s",
-			     e->closing ? "shutting down" : "too many clients");
+			xi_nbd_log("client refused: %s",
+			           e->closing ? "shutting down" : "too many clients");
 			close(fd);
 			continue;
 		}
@@ -1614,16 +1013,6 @@ static void listen_fn(struct xi_evh *h, uint32_t events)
 }
 
 /* --------------------------------------------------------------- probe */
-
-static void probe_next(struct xi_nbd_export *e);
-
-static bool vpd_has(const struct xi_nbd_export *e, uint8_t page)
-{
-	for (uint32_t i = 0; i < e->vpd_count; i++)
-		if (e->vpd_list[i] == page)
-			return true;
-	return false;
-}
 
 static void wake_waiters(struct xi_nbd_export *e)
 {
@@ -1641,179 +1030,20 @@ static void wake_waiters(struct xi_nbd_export *e)
 	}
 }
 
-static void probe_finish(struct xi_nbd_export *e, bool ok)
+void xi_nbd_probe_finish(struct xi_nbd_export *e, bool ok)
 {
 	e->probe = ok ? PROBE_DONE : PROBE_FAILED;
 	if (ok) {
-		nlog("LUN %" PRIu64 ": %" PRIu64 " bytes, block %u, max transfer %u%s%s%s", e->lun,
-		     e->size, e->bsz, e->max_xfer, e->thin && e->lbpu ? ", UNMAP" : "",
-		     e->thin && e->lbpws ? ", WRITE SAME UNMAP" : "",
-		     e->wp ? ", write-protected" : "");
+		xi_nbd_log("LUN %" PRIu64 ": %" PRIu64 " bytes, block %u, max transfer %u%s%s%s",
+		           e->lun, e->size, e->bsz, e->max_xfer,
+		           e->thin && e->lbpu ? ", UNMAP" : "",
+		           e->thin && e->lbpws ? ", WRITE SAME UNMAP" : "",
+		           e->wp ? ", write-protected" : "");
 	}
 	if (e->closing)
 		reap_arm(e);
 	else
 		wake_waiters(e);
-}
-
-static void probe_done(struct xiscsi_cmd *cmd)
-{
-	struct xi_nbd_export *e = cmd->priv;
-	const uint8_t *b = e->pbuf;
-	uint32_t got = cmd->data_len;
-	bool ok = xiscsi_cmd_ok(cmd);
-
-	switch (e->probe_step) {
-	case 0: { /* SBC-4 5.20.2 READ CAPACITY(16) data */
-		uint64_t last;
-		uint32_t bsz;
-		char buf[128];
-
-		if (!ok || got < 32) {
-			nlog("LUN %" PRIu64 ": READ CAPACITY(16): %s", e->lun,
-			     ok ? "short data" : xiscsi_cmd_strerror(cmd, buf, sizeof(buf)));
-			probe_finish(e, false);
-			return;
-		}
-		last = get64(b);
-		bsz = get32(b + 8);
-		if (bsz < 512 || bsz > 65536 || (bsz & (bsz - 1)) || last == UINT64_MAX ||
-		    last + 1 > UINT64_MAX / bsz) {
-			nlog("LUN %" PRIu64 ": READ CAPACITY(16) says block size %u, last LBA "
-			     "%" PRIu64 ": not served",
-			     e->lun, bsz, last);
-			probe_finish(e, false);
-			return;
-		}
-		e->bsz = bsz;
-		e->size = (last + 1) * bsz;
-		e->thin = b[14] & 0x80; /* LBPME */
-		break;
-	}
-	case 1: /* SPC-5 7.7.15 supported VPD pages */
-		e->vpd_count = 0;
-		if (ok && got >= 4) {
-			uint32_t n = get16(b + 2);
-
-			if (n > got - 4)
-				n = got - 4;
-			memcpy(e->vpd_list, b + 4, n);
-			e->vpd_count = n;
-		}
-		break;
-	case 2: /* SBC-4 6.6.4 Block Limits */
-		if (ok && got >= 44) {
-			uint64_t mx = (uint64_t)get32(b + 8) * e->bsz;
-			uint32_t gran = get16(b + 6);
-			uint32_t mu = get32(b + 20);
-			uint64_t mws = get64(b + 36);
-
-			if (mx)
-				e->max_xfer = mx < e->max_xfer ? (uint32_t)mx : e->max_xfer;
-			if (gran && (uint64_t)gran * e->bsz <= NBD_MAX_REQUEST &&
-			    gran * e->bsz > e->pref_bsz)
-				e->pref_bsz = gran * e->bsz;
-			if (mu && mu != UINT32_MAX)
-				e->max_unmap = mu;
-			if (mws && mws < e->max_ws)
-				e->max_ws = mws;
-		}
-		break;
-	case 3: /* SBC-4 6.6.6 Logical Block Provisioning */
-		if (ok && got >= 6) {
-			e->lbpu = b[5] & 0x80;
-			e->lbpws = b[5] & 0x40;
-			e->lbprz = (b[5] >> 2) & 0x07;
-		}
-		break;
-	case 4: /* SPC-5 7.5.6 mode parameter header(10): WP in the device-specific byte */
-		if (ok && got >= 4)
-			e->wp = b[3] & 0x80;
-		break;
-	}
-	e->probe_step++;
-	probe_next(e);
-}
-
-static void probe_next(struct xi_nbd_export *e)
-{
-	struct xiscsi_cmd *cmd = &e->pcmd;
-	uint32_t alloc = 0;
-
-	for (;; e->probe_step++) {
-		memset(cmd, 0, sizeof(*cmd));
-		switch (e->probe_step) {
-		case 0:
-			xiscsi_cdb_readcap16(cmd, alloc = 32);
-			break;
-		case 1:
-			xiscsi_cdb_inquiry(cmd, true, VPD_SUPPORTED_PAGES, (uint16_t)(alloc = 255));
-			break;
-		case 2:
-			if (!vpd_has(e, VPD_BLOCK_LIMITS))
-				continue;
-			xiscsi_cdb_inquiry(cmd, true, VPD_BLOCK_LIMITS, (uint16_t)(alloc = 64));
-			break;
-		case 3:
-			if (!vpd_has(e, VPD_LB_PROVISIONING))
-				continue;
-			xiscsi_cdb_inquiry(cmd, true, VPD_LB_PROVISIONING, (uint16_t)(alloc = 8));
-			break;
-		case 4:
-			cmd->cdb[0] = OP_MODE_SENSE_10;
-			cmd->cdb[1] = 0x08; /* DBD: the header is all we want */
-			cmd->cdb[2] = 0x3f;
-			put16(cmd->cdb + 7, (uint16_t)(alloc = 8));
-			cmd->cdb_len = 10;
-			cmd->dir = XISCSI_DIR_READ;
-			break;
-		default:
-			e->max_xfer -= e->max_xfer % e->bsz;
-			if (e->max_xfer < e->bsz)
-				e->max_xfer = e->bsz;
-			if (e->pref_bsz < e->bsz)
-				e->pref_bsz = e->bsz;
-			if (!e->zeros) {
-				e->zeros = calloc(1, ZERO_BUF > e->bsz ? ZERO_BUF : e->bsz);
-				if (!e->zeros) {
-					nlog("out of memory");
-					probe_finish(e, false);
-					return;
-				}
-			}
-			probe_finish(e, true);
-			return;
-		}
-		break;
-	}
-	if (e->lost) {
-		probe_finish(e, false);
-		return;
-	}
-	memset(e->pbuf, 0, sizeof(e->pbuf));
-	xiscsi_cmd_set_buf(cmd, e->pbuf, alloc);
-	cmd->lun = e->lun;
-	cmd->cb = probe_done;
-	cmd->priv = e;
-	if (xiscsi_submit(e->s, cmd)) {
-		nlog("LUN %" PRIu64 ": the session takes no commands", e->lun);
-		probe_finish(e, false);
-	}
-}
-
-static void probe_start(struct xi_nbd_export *e)
-{
-	if (e->probe == PROBE_RUNNING || e->lost || e->closing)
-		return;
-	e->probe = PROBE_RUNNING;
-	e->probe_step = 0;
-	e->vpd_count = 0;
-	e->max_xfer = DEFAULT_MAX_XFER;
-	e->pref_bsz = 4096;
-	e->max_unmap = UINT32_MAX;
-	e->max_ws = UINT32_MAX;
-	e->thin = e->lbpu = e->lbpws = e->lbprz = e->wp = false;
-	probe_next(e);
 }
 
 /* ------------------------------------------------------------ sockets */
@@ -1828,7 +1058,7 @@ static int listen_unix(const char *path, int *out)
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		nlog("socket path too long: %s", path);
+		xi_nbd_log("socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
@@ -1836,13 +1066,13 @@ static int listen_unix(const char *path, int *out)
 		int t;
 
 		if (!S_ISSOCK(st.st_mode)) {
-			nlog("%s exists and is not a socket", path);
+			xi_nbd_log("%s exists and is not a socket", path);
 			return -EEXIST;
 		}
 		t = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (t >= 0 && connect(t, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 			close(t);
-			nlog("%s: another server listens there", path);
+			xi_nbd_log("%s: another server listens there", path);
 			return -EADDRINUSE;
 		}
 		if (t >= 0)
@@ -1858,7 +1088,7 @@ static int listen_unix(const char *path, int *out)
 	if (!err && listen(fd, 64))
 		err = -errno;
 	if (err) {
-		nlog("%s: %s", path, strerror(-err));
+		xi_nbd_log("%s: %s", path, strerror(-err));
 		close(fd);
 		return err;
 	}
@@ -1909,7 +1139,8 @@ static int listen_tcp(const char *addr, bool allow_remote, int *out)
 	if (!*port || getaddrinfo(host, port, &hints, &ai) || !ai)
 		goto bad;
 	if (!allow_remote && !is_loopback(ai->ai_addr)) {
-		nlog("--tcp %s: not a loopback address (remote clients are not allowed)", addr);
+		xi_nbd_log("--tcp %s: not a loopback address (remote clients are not allowed)",
+		           addr);
 		freeaddrinfo(ai);
 		return -EPERM;
 	}
@@ -1923,14 +1154,14 @@ static int listen_tcp(const char *addr, bool allow_remote, int *out)
 	err = bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 64) ? -errno : 0;
 	freeaddrinfo(ai);
 	if (err) {
-		nlog("%s: %s", addr, strerror(-err));
+		xi_nbd_log("%s: %s", addr, strerror(-err));
 		close(fd);
 		return err;
 	}
 	*out = fd;
 	return 0;
 bad:
-	nlog("bad TCP address '%s': want HOST:PORT or [IPV6]:PORT, numeric", addr);
+	xi_nbd_log("bad TCP address '%s': want HOST:PORT or [IPV6]:PORT, numeric", addr);
 	return -EINVAL;
 }
 
@@ -1963,7 +1194,7 @@ static void reap_fn(struct xi_evh *h, uint32_t events)
 
 	(void)events;
 	if (read(e->reap_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		nlog("reaper eventfd: %s", strerror(errno));
+		xi_nbd_log("reaper eventfd: %s", strerror(errno));
 	/* Freed one round after they were queued: no batch still names them. */
 	while (e->dead2) {
 		struct nbd_client *c = e->dead2;
@@ -2063,7 +1294,7 @@ int xi_nbd_export_new(struct xiscsi_loop *loop, struct xiscsi_session *s, uint64
 			goto fail;
 		}
 	}
-	probe_start(e);
+	xi_nbd_probe_start(e);
 	*out = e;
 	return 0;
 fail:
