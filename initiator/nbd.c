@@ -788,7 +788,7 @@ static bool rx_read(struct nbd_client *c, void *dst, size_t len, size_t *got)
 
 static void client_read(struct nbd_client *c)
 {
-	int reads = 16; /* read() calls per event: other clients get their turn */
+	int reads = READ_BUDGET;
 	bool drained = false;
 
 	if (c->reading)

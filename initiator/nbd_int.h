@@ -106,7 +106,7 @@ enum {
  * LUN of a target on one session. Requests beyond it wait their turn. */
 #define EXPORT_MAX_BYTES (64u << 20)
 #define BUSY_RETRIES     8
-#define READ_BUDGET      64 /* messages handled per readiness event */
+#define READ_BUDGET      16 /* read() calls per readiness event: others get their turn */
 
 /* ------------------------------------------------------------ objects */
 

@@ -18,7 +18,6 @@
 #define SCSI_CHECK_CONDITION     0x02
 #define SCSI_BUSY                0x08
 #define SCSI_TASK_SET_FULL       0x28
-#define SENSE_NOT_READY          0x02
 #define SENSE_ILLEGAL_REQUEST    0x05
 #define SENSE_DATA_PROTECT       0x07
 #define ASC_LBA_OUT_OF_RANGE     0x21
