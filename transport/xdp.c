@@ -741,6 +741,12 @@ static int xdp_poll(struct xt_group *xg, int budget, int timeout_ms)
 
 	fill_push(g);
 	cq_reap(g);
+	/* Sends queued since the last turn (outside any callback) leave
+	 * before this turn may sleep. */
+	g->in_engine++;
+	utcp_flush(g->st);
+	g->in_engine--;
+	socks_reap(g);
 	if (!rx_ready(g) && timeout_ms != 0 && (g->base.opts.flags & XT_GROUP_BUSY_POLL)) {
 		uint64_t end = utcp_now_us() + g->base.opts.busy_poll_us;
 
