@@ -16,6 +16,10 @@ xi_need_cmd python3 python3
 
 nbd_xtgtd_start ram:64M "file:$XI_TMP/thin.img,size=16M,thin" ram:8M,ro ram:16M,bs=4096
 nbd_export_start nbd "$NBD_ISCSI/0"
+[ "$(stat -c %a "$NBD_SOCK")" = 600 ] || xi_fail "socket mode $(stat -c %a "$NBD_SOCK"), want 600"
+"$XIO" "$NBD_ISCSI/0" nbd --socket "$NBD_SOCK" >"$XI_TMP/dup.log" 2>&1 &&
+	xi_fail "a second export took over a live socket"
+grep -q 'another server listens there' "$XI_TMP/dup.log" || xi_fail "$(cat "$XI_TMP/dup.log")"
 
 nbdinfo --json "$NBD_URI" >"$XI_TMP/info.json" || xi_fail "nbdinfo"
 python3 - "$XI_TMP/info.json" <<'PY' || xi_fail "nbdinfo: $(cat "$XI_TMP/info.json")"
