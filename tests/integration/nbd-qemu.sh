@@ -64,6 +64,14 @@ out=$(qemu-io -f raw -c 'write -P 0x77 0 1M' -c 'discard 0 1M' -c 'read -P 0 0 1
 	"$NBD_URI" 2>&1) || xi_fail "qemu-io discard: $out"
 echo "$out" | grep -qi 'fail\|error' && xi_fail "qemu-io discard: $out"
 
+# A stale socket (its server killed) is replaced.
+nbd_export_start stale "$NBD_ISCSI/0"
+kill -KILL "$NBD_PID"
+wait "$NBD_PID" 2>/dev/null
+[ -S "$NBD_SOCK" ] || xi_fail "no stale socket left to test with"
+nbd_export_start stale "$NBD_ISCSI/0"
+nbdinfo --size "$NBD_URI" | grep -qx $((64 << 20)) || xi_fail "export on a stale socket"
+
 # A write-protected LUN (MODE SENSE WP): read-only without --read-only.
 nbd_export_start wp "$NBD_ISCSI/2"
 nbdinfo --json "$NBD_URI" | grep -q '"is_read_only": true' || xi_fail "WP LUN not read-only"
