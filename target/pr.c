@@ -6,8 +6,10 @@
  * lu->lock; lu->pr_active lets commands skip the lock when nothing is held.
  *
  * Not supported, and said so in REPORT CAPABILITIES: APTPL (PTPL_C=0),
- * SPEC_I_PT (SIP_C=0), ALL_TG_PT (ATP_C=0), REGISTER AND MOVE. PREEMPT AND
- * ABORT preempts; aborting the preempted tasks is the daemon's part.
+ * SPEC_I_PT (SIP_C=0), ALL_TG_PT (ATP_C=0). PREEMPT AND ABORT preempts;
+ * aborting the preempted tasks is the daemon's part. REGISTER AND MOVE
+ * takes an iSCSI TransportID with an ISID (format 01b) naming a port of
+ * this target port.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,12 +19,13 @@
 #include "lib/sense.h"
 #include "target/scsi.h"
 
-#define PR_SCOPE_LU     0x0
-#define PROUT_PARAM_LEN 24
-#define PROUT_SPEC_I_PT 0x08
-#define PROUT_ALL_TG_PT 0x04
-#define PROUT_APTPL     0x01
-#define PRIN_R_HOLDER   0x01
+#define PR_SCOPE_LU      0x0
+#define PROUT_PARAM_LEN  24
+#define PROUT_SPEC_I_PT  0x08
+#define PROUT_ALL_TG_PT  0x04
+#define PROUT_APTPL      0x01
+#define PROUT_MOVE_UNREG 0x02 /* REGISTER AND MOVE byte 17, SPC-5 6.17.4 */
+#define PRIN_R_HOLDER    0x01
 /* REPORT CAPABILITIES, SPC-5 6.16.4: TMV and the type mask. */
 #define PR_CAP_TMV 0x80
 #define PR_CAP_LEN 8
@@ -220,6 +223,117 @@ static int conflict(struct scsi_task *t)
 	return 0;
 }
 
+/*
+ * The I_T nexus an iSCSI TransportID names (SPC-5 7.6.4.6, format 01b:
+ * "<iSCSI name>,i,0x<ISID>", NUL-terminated, in ADDITIONAL LENGTH bytes).
+ * Returns 0, or the offset in the TransportID of the field in error.
+ */
+static int pr_parse_tid(const uint8_t *tid, uint32_t len, char *out, size_t outlen)
+{
+	uint16_t n;
+	const char *name = (const char *)tid + 4;
+	size_t slen;
+
+	if (len < 4)
+		return 1;
+	if (tid[0] != TID_ISCSI_ISID)
+		return 1;
+	n = get_be16(tid + 2);
+	if (n == 0 || n % 4 || (uint32_t)n + 4 > len)
+		return 2;
+	slen = strnlen(name, n);
+	if (slen == n || slen >= outlen || !strstr(name, ",i,0x"))
+		return 4;
+	memcpy(out, name, slen + 1);
+	return 0;
+}
+
+/*
+ * REGISTER AND MOVE, SPC-5 5.14.9: the reservation holder registers the
+ * I_T nexus the TransportID names (with the service action reservation key
+ * unless it is registered already) and hands it the reservation, same type
+ * and scope; with UNREG its own registration then goes.
+ */
+static int pr_register_and_move(struct tgt_lu *lu, struct scsi_task *t, uint32_t plen)
+{
+	const uint8_t *p = t->data_out;
+	struct tgt_pr *pr = &lu->pr;
+	struct pr_id id, dst;
+	uint64_t key, sark;
+	uint32_t tlen;
+	int r, d, bad, rc = 0;
+
+	if (plen < PROUT_PARAM_LEN)
+		return scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
+	tlen = get_be32(p + 20);
+	if (tlen > plen - PROUT_PARAM_LEN)
+		return scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
+	if (p[17] & PROUT_APTPL)
+		return scsi_task_bad_param(t, 17, 0);
+	key = get_be64(p);
+	sark = get_be64(p + 8);
+	pr_whoami(t, &id);
+	bad = pr_parse_tid(p + PROUT_PARAM_LEN, tlen, dst.tid, sizeof(dst.tid));
+	dst.rel_port = get_be16(p + 18);
+
+	pthread_mutex_lock(&lu->lock);
+	r = pr_find(pr, &id);
+	if (r < 0 || key != pr->regs[r].key) {
+		rc = conflict(t);
+		goto out;
+	}
+	pr->regs[r].nexus = t->nexus;
+	/* Only the holder of a reservation with one holder moves it. */
+	if (!pr->reserved || pr_all_registrants(pr->type) || pr->holder != r) {
+		rc = conflict(t);
+		goto out;
+	}
+	if (sark == 0) {
+		rc = scsi_task_bad_param(t, 8, -1);
+		goto out;
+	}
+	if (bad) {
+		rc = scsi_task_bad_param(t, (uint16_t)(PROUT_PARAM_LEN + bad - 1), -1);
+		goto out;
+	}
+	/* A port of this target: the one the command came through. */
+	if (dst.rel_port != id.rel_port) {
+		rc = scsi_task_bad_param(t, 18, -1);
+		goto out;
+	}
+	d = pr_find(pr, &dst);
+	if (d == r) {
+		/* Moving to itself is an error (SPC-5 5.14.9). */
+		rc = scsi_task_bad_param(t, PROUT_PARAM_LEN + 4, -1);
+		goto out;
+	}
+	if (d < 0) {
+		struct tgt_pr_reg *g;
+
+		if (pr->nregs == TGT_PR_MAX_REGS) {
+			rc = scsi_task_check(t, SK_ILLEGAL_REQUEST,
+			                     ASC_INSUFFICIENT_REGISTRATION_RESOURCES);
+			goto out;
+		}
+		d = (int)pr->nregs++;
+		g = &pr->regs[d];
+		g->key = sark;
+		/* Not seen yet: no nexus to tell of later changes until it
+		 * sends a PERSISTENT RESERVE OUT. */
+		g->nexus = UINT64_MAX;
+		g->rel_port = dst.rel_port;
+		snprintf(g->tid, sizeof(g->tid), "%s", dst.tid);
+	}
+	pr->holder = d;
+	if (p[17] & PROUT_MOVE_UNREG)
+		pr_remove(lu, r); /* not the holder any more: the reservation stays */
+	pr->generation++;
+	scsi_task_good(t);
+out:
+	pthread_mutex_unlock(&lu->lock);
+	return rc;
+}
+
 /* Registrants other than `except` that are to hear of a change. */
 static void pr_ua_others(struct tgt_lu *lu, int except, uint64_t *nexus, unsigned *n)
 {
@@ -242,6 +356,8 @@ int pr_out(struct tgt_lu *lu, struct scsi_task *t)
 	enum tgt_ua ua = 0;
 	int r, rc = 0;
 
+	if (sa == PROUT_REGISTER_AND_MOVE)
+		return pr_register_and_move(lu, t, plen);
 	if (sa > PROUT_REGISTER_AND_IGNORE)
 		return scsi_task_bad_cdb(t, 1, 4);
 	if (plen != PROUT_PARAM_LEN)
@@ -302,9 +418,6 @@ int pr_out(struct tgt_lu *lu, struct scsi_task *t)
 		}
 		pr->generation++;
 		goto good;
-	case PROUT_REGISTER_AND_MOVE:
-		rc = scsi_task_bad_cdb(t, 1, 4);
-		goto out;
 	default:
 		break;
 	}
@@ -401,7 +514,7 @@ good:
 out:
 	pthread_mutex_unlock(&lu->lock);
 	for (unsigned i = 0; i < ua_n; i++)
-		if (ua_nexus[i] != t->nexus)
+		if (ua_nexus[i] != t->nexus && ua_nexus[i] != UINT64_MAX)
 			tgt_lu_ua_raise_one(lu, ua, ua_nexus[i]);
 	return rc;
 }

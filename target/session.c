@@ -125,6 +125,11 @@ void tgt_session_set_target(struct tgt_session *s, struct tgt_target *t)
 	s->port.target_name = t->name;
 	s->port.tpgt = t->tpgt;
 	s->port.rel_port_id = 1;
+	/* Persistent reservations key registrations by the initiator port,
+	 * so they outlive the session as SPC-5 5.14.7 asks. */
+	snprintf(s->iport, sizeof(s->iport), "%s,i,0x%02x%02x%02x%02x%02x%02x", s->initiator,
+	         s->isid[0], s->isid[1], s->isid[2], s->isid[3], s->isid[4], s->isid[5]);
+	s->port.initiator_port = s->iport;
 	s->port.lun_list = session_lun_list;
 	s->port.lun_list_arg = t;
 }

@@ -132,6 +132,8 @@ struct tgt_session {
 	/* SCSI I_T nexus: the port and the id the SCSI layer keys UAs on. */
 	struct scsi_port port;
 	uint64_t nexus;
+	/* port.initiator_port: "<InitiatorName>,i,0x<ISID>" (SPC-5 7.6.4.6). */
+	char iport[XI_NAME_MAX + 20];
 
 	/* A Task Management answer waiting for aborted tasks to end. */
 	struct tgt_tx *tmf_tx;

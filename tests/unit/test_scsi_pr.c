@@ -3,6 +3,8 @@
 
 #define KEY_A 0xaaaa
 #define KEY_B 0xbbbb
+/* REGISTER AND MOVE byte 17 (SPC-5 6.17.4). */
+#define PROUT_MOVE_UNREG_BIT 0x02
 
 static struct scsi_port port_a, port_b;
 
@@ -296,6 +298,87 @@ static void test_spc2_reserve_conflicts_with_registrations(void **state)
 	tgt_lu_close(lu);
 }
 
+/* REGISTER AND MOVE: a parameter list with the TransportID of `name`. */
+static uint8_t prout_move(struct tgt_lu *lu, uint64_t nexus, uint64_t key, uint64_t sark,
+                          uint8_t flags17, uint16_t rel_port, const char *name, struct scsi_task *t)
+{
+	uint8_t cdb[10] = {PERSISTENT_RESERVE_OUT, PROUT_REGISTER_AND_MOVE};
+	uint8_t p[24 + 4 + 64] = {0};
+	size_t n = strlen(name) + 1;
+
+	while (n % 4)
+		n++;
+	put_be64(p, key);
+	put_be64(p + 8, sark);
+	p[17] = flags17;
+	put_be16(p + 18, rel_port);
+	put_be32(p + 20, (uint32_t)(4 + n));
+	p[24] = 0x45; /* iSCSI, format 01b: name,i,0xISID */
+	put_be16(p + 26, (uint16_t)n);
+	memcpy(p + 28, name, strlen(name));
+	put_be32(cdb + 5, (uint32_t)(24 + 4 + n));
+	return run(lu, nexus, cdb, 10, p, 24 + 4 + n, NULL, 0, t);
+}
+
+static void test_register_and_move(void **state)
+{
+	struct tgt_lu *lu = open_lu("ram:1M", 0);
+	const char *b_name = "iqn.2026-11.org.xiscsi:b,i,0x400000000002";
+	uint16_t port = test_port.rel_port_id;
+	struct scsi_task t;
+	uint8_t b[512];
+
+	tgt_lu_ua_take(lu, NEXUS_A, true);
+	tgt_lu_ua_take(lu, NEXUS_B, true);
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_REGISTER, 0, 0, KEY_A, 0, &t), SAM_STAT_GOOD);
+	/* No reservation to move yet. */
+	assert_int_equal(prout_move(lu, NEXUS_A, KEY_A, KEY_B, 0, port, b_name, &t),
+	                 SAM_STAT_RESERVATION_CONFLICT);
+	assert_int_equal(
+	        prout(lu, NEXUS_A, PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE, KEY_A, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	/* Wrong key: conflict; key zero for the destination, or moving to
+	 * itself: invalid field in the parameter list. */
+	assert_int_equal(prout_move(lu, NEXUS_A, KEY_B, KEY_B, 0, port, b_name, &t),
+	                 SAM_STAT_RESERVATION_CONFLICT);
+	assert_int_equal(prout_move(lu, NEXUS_A, KEY_A, 0, 0, port, b_name, &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAMETER_LIST);
+	assert_int_equal(prout_move(lu, NEXUS_A, KEY_A, KEY_B, 0, port,
+	                            "iqn.2026-11.org.xiscsi:a,i,0x400000000001", &t),
+	                 SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAMETER_LIST);
+	/* A TransportID without ",i,0x": not an I_T nexus. */
+	assert_int_equal(
+	        prout_move(lu, NEXUS_A, KEY_A, KEY_B, 0, port, "iqn.2026-11.org.xiscsi:b", &t),
+	        SAM_STAT_CHECK_CONDITION);
+	assert_sense(&t, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAMETER_LIST);
+	/* B is registered with KEY_B and holds the reservation; A, with
+	 * UNREG, is gone. B writes, A may not. */
+	assert_int_equal(
+	        prout_move(lu, NEXUS_A, KEY_A, KEY_B, PROUT_MOVE_UNREG_BIT, port, b_name, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(rw(lu, NEXUS_B, true, &t), SAM_STAT_GOOD);
+	assert_int_equal(rw(lu, NEXUS_A, true, &t), SAM_STAT_RESERVATION_CONFLICT);
+	assert_int_equal(prin(lu, NEXUS_B, PRIN_READ_RESERVATION, b, 24, &t), SAM_STAT_GOOD);
+	assert_true(get_be64(b + 8) == KEY_B);
+	assert_int_equal(b[8 + 13] & 0x0f, PR_TYPE_WRITE_EXCLUSIVE);
+	assert_int_equal(prin(lu, NEXUS_B, PRIN_READ_KEYS, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(get_be32(b + 4), 8);
+	/* The new holder moves it on; a holder of an all-registrants type
+	 * cannot. */
+	assert_int_equal(
+	        prout(lu, NEXUS_B, PROUT_RELEASE, PR_TYPE_WRITE_EXCLUSIVE, KEY_B, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(
+	        prout(lu, NEXUS_B, PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE_ALL_REG, KEY_B, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(prout_move(lu, NEXUS_B, KEY_B, KEY_A, 0, port,
+	                            "iqn.2026-11.org.xiscsi:a,i,0x400000000001", &t),
+	                 SAM_STAT_RESERVATION_CONFLICT);
+	tgt_lu_close(lu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +392,7 @@ int main(void)
 	        cmocka_unit_test(test_full_status_transport_id),
 	        cmocka_unit_test(test_registration_survives_new_nexus_id),
 	        cmocka_unit_test(test_spc2_reserve_conflicts_with_registrations),
+	        cmocka_unit_test(test_register_and_move),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
