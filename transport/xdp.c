@@ -525,11 +525,13 @@ static void cb_closed(struct utcp_sock *s, void *arg)
 	if (c->state == XT_CONN_CLOSING || xc->pending_l) {
 		xc->pending_l = NULL;
 		xt_conn_reap_later(c);
-	} else if (xt_conn_live(c)) {
-		/* Both sides closed before the caller closed: what is queued can
-		 * no longer go. */
-		xt_conn_fail(c, c->eof_seen && !c->sq_head ? -EPIPE : -ECONNRESET);
+	} else if (xt_conn_live(c) && c->sq_head) {
+		/* Gone with bytes still queued (cannot happen after our FIN,
+		 * which follows them): they will never go. */
+		xt_conn_fail(c, -EPIPE);
 	}
+	/* Otherwise both FINs went after a shutdown and the peer's EOF: the
+	 * caller still closes the connection, which has nothing left to do. */
 }
 
 static const struct utcp_sock_cbs conn_sock_cbs = {
@@ -741,6 +743,8 @@ static int xdp_poll(struct xt_group *xg, int budget, int timeout_ms)
 
 	fill_push(g);
 	cq_reap(g);
+	if (g->tx_inflight)
+		tx_kick(g); /* a kick refused last time (ENOBUFS) */
 	/* Sends queued since the last turn (outside any callback) leave
 	 * before this turn may sleep. */
 	g->in_engine++;
