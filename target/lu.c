@@ -424,6 +424,12 @@ int tgt_lu_open(struct tgt_lu **out, const struct tgt_lu_spec *spec, const char 
 	atomic_init(&lu->reserved_by, 0);
 	atomic_init(&lu->pr_active, false);
 	lu->pr.holder = -1;
+	/* APTPL (SPC-5 5.14.5): reservations kept beside a file store. */
+	if (spec->type == TGT_BS_FILE) {
+		rc = tgt_lu_pr_load(lu, spec->path, err, errlen);
+		if (rc)
+			goto out;
+	}
 	snprintf(lu->target_name, sizeof(lu->target_name), "%s", target_name ? target_name : "");
 	atomic_init(&lu->users, 0);
 	lu_register(lu);

@@ -109,6 +109,7 @@ struct tgt_pr {
 	bool reserved;
 	uint8_t type; /* PR_TYPE_* */
 	int holder;   /* index in regs; -1 for the all-registrants types */
+	bool aptpl;   /* APTPL: kept in tgt_lu.pr_path across restarts */
 };
 
 /*
@@ -164,6 +165,8 @@ struct tgt_lu {
 	/* Persistent reservation state, under lock; pr_active mirrors
 	 * pr.reserved so commands check it without the lock. */
 	struct tgt_pr pr;
+	/* Where APTPL keeps it: "<file>.pr" beside a regular file, else "". */
+	char pr_path[TGT_LU_PATH_MAX + 4];
 	_Atomic bool pr_active;
 	/* Pending unit attentions per nexus; insert under lock, look up lock-free. */
 	struct tgt_lu_nexus nexus[TGT_LU_NEXUS_SLOTS];
@@ -268,5 +271,12 @@ int tgt_lu_resize_prepare(struct tgt_lu *lu, const struct tgt_lu_spec *spec, uin
 
 /* Raise ua for one nexus only (a preempted registrant). */
 void tgt_lu_ua_raise_one(struct tgt_lu *lu, enum tgt_ua ua, uint64_t nexus);
+
+/*
+ * pr.c: the persistent reservation state an APTPL registration left beside
+ * data_path (a regular file), read into lu->pr at open. 0 when there is
+ * none; -errno with a reason in err when it cannot be read or is not ours.
+ */
+int tgt_lu_pr_load(struct tgt_lu *lu, const char *data_path, char *err, size_t errlen);
 
 #endif

@@ -5,15 +5,23 @@
  * that logs in again finds its registration. State lives in lu->pr under
  * lu->lock; lu->pr_active lets commands skip the lock when nothing is held.
  *
- * Not supported, and said so in REPORT CAPABILITIES: APTPL (PTPL_C=0),
- * SPEC_I_PT (SIP_C=0), ALL_TG_PT (ATP_C=0). PREEMPT AND ABORT preempts;
+ * APTPL (SPC-5 5.14.5) on LUs backed by a regular file: the state is kept
+ * in PATH.pr (written to a temporary file, synced and renamed on every
+ * change while the last REGISTER or REGISTER AND MOVE set APTPL) and read
+ * back when the LU opens. Elsewhere PTPL_C is 0 and APTPL is refused.
+ * Not supported, and said so in REPORT CAPABILITIES: SPEC_I_PT (SIP_C=0),
+ * ALL_TG_PT (ATP_C=0). PREEMPT AND ABORT preempts;
  * aborting the preempted tasks is the daemon's part. REGISTER AND MOVE
  * takes an iSCSI TransportID with an ISID (format 01b) naming a port of
  * this target port.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/cdb.h"
 #include "lib/sense.h"
@@ -27,8 +35,12 @@
 #define PROUT_MOVE_UNREG 0x02 /* REGISTER AND MOVE byte 17, SPC-5 6.17.4 */
 #define PRIN_R_HOLDER    0x01
 /* REPORT CAPABILITIES, SPC-5 6.16.4: TMV and the type mask. */
-#define PR_CAP_TMV 0x80
-#define PR_CAP_LEN 8
+#define PR_CAP_TMV    0x80
+#define PR_CAP_PTPL_C 0x01 /* byte 2 */
+#define PR_CAP_PTPL_A 0x01 /* byte 3 */
+/* First line of a PATH.pr file. */
+#define PR_FILE_MAGIC "xiscsi-pr 1"
+#define PR_CAP_LEN    8
 /* TransportID for iSCSI with ISID, SPC-5 7.6.4.6: FORMAT CODE 01b. */
 #define TID_ISCSI_ISID (0x40 | DESIG_PROTOCOL_ISCSI)
 
@@ -156,6 +168,119 @@ static size_t pr_tid(uint8_t *b, const char *name)
 	return 4 + n;
 }
 
+/*
+ * Write the state to lu->pr_path when APTPL is on, or remove a stale file
+ * when it is off. Under lu->lock. Returns 0 or -errno.
+ */
+static int pr_save(struct tgt_lu *lu)
+{
+	const struct tgt_pr *pr = &lu->pr;
+	char tmp[sizeof(lu->pr_path) + 8];
+	FILE *f;
+	int rc = 0;
+
+	if (!*lu->pr_path)
+		return 0;
+	if (!pr->aptpl)
+		return unlink(lu->pr_path) && errno != ENOENT ? -errno : 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", lu->pr_path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\ngeneration %" PRIu32 "\n", PR_FILE_MAGIC, pr->generation);
+	for (unsigned i = 0; i < pr->nregs; i++)
+		fprintf(f, "reg %016" PRIx64 " %u %s\n", pr->regs[i].key,
+		        (unsigned)pr->regs[i].rel_port, pr->regs[i].tid);
+	if (pr->reserved)
+		fprintf(f, "res %u %d\n", (unsigned)pr->type, pr->holder);
+	if (fflush(f) || fsync(fileno(f)))
+		rc = -errno;
+	if (fclose(f) && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, lu->pr_path))
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+int tgt_lu_pr_load(struct tgt_lu *lu, const char *data_path, char *err, size_t errlen)
+{
+	struct tgt_pr *pr = &lu->pr;
+	char line[TGT_PR_TID_MAX + 64], tid[TGT_PR_TID_MAX];
+	unsigned lineno = 0, port, type;
+	unsigned long long key;
+	struct stat st;
+	bool res = false;
+	int holder = -1, n;
+	FILE *f;
+
+	lu->pr_path[0] = '\0';
+	/* Beside a regular file only: not in /dev for a block device. */
+	if (stat(data_path, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	if ((size_t)snprintf(lu->pr_path, sizeof(lu->pr_path), "%s.pr", data_path) >=
+	    sizeof(lu->pr_path)) {
+		lu->pr_path[0] = '\0';
+		return 0;
+	}
+	f = fopen(lu->pr_path, "r");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		n = -errno;
+		snprintf(err, errlen, "%s: %s", lu->pr_path, strerror(errno));
+		return n;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n'))
+			goto bad;
+		if (lineno == 1) {
+			if (strcmp(line, PR_FILE_MAGIC "\n"))
+				goto bad;
+		} else if (sscanf(line, "generation %u%n", &type, &n) == 1 && line[n] == '\n') {
+			pr->generation = type;
+		} else if (sscanf(line, "reg %16llx %5u %255s%n", &key, &port, tid, &n) == 3 &&
+		           line[n] == '\n') {
+			if (key == 0 || port > UINT16_MAX || res || pr->nregs == TGT_PR_MAX_REGS)
+				goto bad;
+			pr->regs[pr->nregs].key = key;
+			pr->regs[pr->nregs].rel_port = (uint16_t)port;
+			pr->regs[pr->nregs].nexus = UINT64_MAX; /* none seen yet */
+			snprintf(pr->regs[pr->nregs].tid, sizeof(pr->regs[0].tid), "%s", tid);
+			pr->nregs++;
+		} else if (sscanf(line, "res %u %d%n", &type, &holder, &n) == 2 &&
+		           line[n] == '\n') {
+			if (res || !pr_type_valid((uint8_t)type) || type > 0xf ||
+			    (pr_all_registrants((uint8_t)type)
+			             ? holder != -1
+			             : holder < 0 || holder >= (int)pr->nregs))
+				goto bad;
+			res = true;
+		} else {
+			goto bad;
+		}
+	}
+	if (ferror(f) || lineno == 0)
+		goto bad;
+	fclose(f);
+	pr->aptpl = true;
+	if (res) {
+		pr->type = (uint8_t)type;
+		pr_set_reserved(lu, true);
+		pr->holder = holder;
+	}
+	return 0;
+bad:
+	fclose(f);
+	pr->nregs = 0;
+	pr->generation = 0;
+	snprintf(err, errlen, "%s: line %u is not persistent reservation state", lu->pr_path,
+	         lineno);
+	return -EINVAL;
+}
+
 int pr_in(struct tgt_lu *lu, struct scsi_task *t)
 {
 	const uint8_t *cdb = t->cdb;
@@ -188,7 +313,9 @@ int pr_in(struct tgt_lu *lu, struct scsi_task *t)
 	case PRIN_REPORT_CAPABILITIES:
 		memset(b, 0, PR_CAP_LEN);
 		put_be16(b, PR_CAP_LEN);
-		b[3] = PR_CAP_TMV;
+		if (*lu->pr_path)
+			b[2] |= PR_CAP_PTPL_C;
+		b[3] = PR_CAP_TMV | (pr->aptpl ? PR_CAP_PTPL_A : 0);
 		/* WR_EX_AR, EX_AC_RO, WR_EX_RO, EX_AC, WR_EX; then EX_AC_AR. */
 		b[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;
 		b[5] = 0x01;
@@ -268,7 +395,7 @@ static int pr_register_and_move(struct tgt_lu *lu, struct scsi_task *t, uint32_t
 	tlen = get_be32(p + 20);
 	if (tlen > plen - PROUT_PARAM_LEN)
 		return scsi_task_check(t, SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
-	if (p[17] & PROUT_APTPL)
+	if ((p[17] & PROUT_APTPL) && !*lu->pr_path)
 		return scsi_task_bad_param(t, 17, 0);
 	key = get_be64(p);
 	sark = get_be64(p + 8);
@@ -328,7 +455,11 @@ static int pr_register_and_move(struct tgt_lu *lu, struct scsi_task *t, uint32_t
 	if (p[17] & PROUT_MOVE_UNREG)
 		pr_remove(lu, r); /* not the holder any more: the reservation stays */
 	pr->generation++;
-	scsi_task_good(t);
+	pr->aptpl = p[17] & PROUT_APTPL;
+	if (pr_save(lu))
+		rc = scsi_task_errno(t, -EIO, true);
+	else
+		scsi_task_good(t);
 out:
 	pthread_mutex_unlock(&lu->lock);
 	return rc;
@@ -366,7 +497,7 @@ int pr_out(struct tgt_lu *lu, struct scsi_task *t)
 		return scsi_task_bad_param(t, 20, 3);
 	if (p[20] & PROUT_ALL_TG_PT)
 		return scsi_task_bad_param(t, 20, 2);
-	if (p[20] & PROUT_APTPL)
+	if ((p[20] & PROUT_APTPL) && !*lu->pr_path)
 		return scsi_task_bad_param(t, 20, 0);
 	key = get_be64(p);
 	sark = get_be64(p + 8);
@@ -417,6 +548,7 @@ int pr_out(struct tgt_lu *lu, struct scsi_task *t)
 			}
 		}
 		pr->generation++;
+		pr->aptpl = p[20] & PROUT_APTPL;
 		goto good;
 	default:
 		break;
@@ -510,7 +642,11 @@ int pr_out(struct tgt_lu *lu, struct scsi_task *t)
 	}
 	}
 good:
-	scsi_task_good(t);
+	/* The state in memory stands; the initiator hears it was not kept. */
+	if (pr_save(lu))
+		rc = scsi_task_errno(t, -EIO, true);
+	else
+		scsi_task_good(t);
 out:
 	pthread_mutex_unlock(&lu->lock);
 	for (unsigned i = 0; i < ua_n; i++)
