@@ -11,8 +11,8 @@ transport_libxt_la_LIBADD = $(URING_LIBS) -lpthread
 # xdp: AF_XDP (libxdp, libbpf) and its XDP program, built for the BPF target
 # and embedded in xdp.c (.incbin); the engine under it is utcp.c.
 EXTRA_DIST += transport/xdp_kern.c
-if HAVE_XDP
 noinst_HEADERS += transport/utcp.h
+if HAVE_XDP
 transport_libxt_la_SOURCES += transport/xdp.c
 transport_libxt_la_CFLAGS += $(XDP_CFLAGS) -DXT_WITH_XDP
 transport_libxt_la_LIBADD += $(XDP_LIBS)
