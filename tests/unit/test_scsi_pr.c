@@ -1,4 +1,6 @@
 /* Persistent reservations through scsi_task_exec(): target/pr.c (SPC-5 5.14). */
+#include <unistd.h>
+
 #include "tests/unit/test_scsi_util.h"
 
 #define KEY_A 0xaaaa
@@ -379,6 +381,71 @@ static void test_register_and_move(void **state)
 	tgt_lu_close(lu);
 }
 
+/* APTPL on a file-backed LU: the state comes back when the LU opens again. */
+static void test_aptpl_survives_reopen(void **state)
+{
+	char path[64], spec[128], prpath[80], err[256];
+	struct tgt_lu_spec sp;
+	struct tgt_lu *lu, *bad = NULL;
+	struct scsi_task t;
+	uint8_t b[64];
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/xiscsi-pr-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s,size=1M", path);
+	snprintf(prpath, sizeof(prpath), "%s.pr", path);
+	lu = open_lu(spec, 0);
+	tgt_lu_ua_take(lu, NEXUS_A, true);
+	tgt_lu_ua_take(lu, NEXUS_B, true);
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_REGISTER, 0, 0, KEY_A, 0x01, &t), SAM_STAT_GOOD);
+	assert_int_equal(prout(lu, NEXUS_B, PROUT_REGISTER, 0, 0, KEY_B, 0x01, &t), SAM_STAT_GOOD);
+	assert_int_equal(
+	        prout(lu, NEXUS_A, PROUT_RESERVE, PR_TYPE_WRITE_EXCLUSIVE, KEY_A, 0, 0, &t),
+	        SAM_STAT_GOOD);
+	assert_int_equal(prin(lu, NEXUS_A, PRIN_REPORT_CAPABILITIES, b, 8, &t), SAM_STAT_GOOD);
+	assert_int_equal(b[2] & 0x01, 1); /* PTPL_C */
+	assert_int_equal(b[3] & 0x01, 1); /* PTPL_A */
+	assert_int_equal(access(prpath, R_OK), 0);
+	tgt_lu_close(lu);
+
+	/* "Restart": the same registrations, A still holds, B may not write. */
+	lu = open_lu(spec, 0);
+	tgt_lu_ua_take(lu, NEXUS_A, true);
+	tgt_lu_ua_take(lu, NEXUS_B, true);
+	assert_int_equal(prin(lu, NEXUS_A, PRIN_READ_KEYS, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(get_be32(b + 4), 16);
+	assert_int_equal(prin(lu, NEXUS_B, PRIN_READ_RESERVATION, b, 24, &t), SAM_STAT_GOOD);
+	assert_true(get_be64(b + 8) == KEY_A);
+	assert_int_equal(b[8 + 13] & 0x0f, PR_TYPE_WRITE_EXCLUSIVE);
+	assert_int_equal(rw(lu, NEXUS_B, true, &t), SAM_STAT_RESERVATION_CONFLICT);
+	assert_int_equal(rw(lu, NEXUS_A, true, &t), SAM_STAT_GOOD);
+	/* APTPL cleared by the last REGISTER: nothing kept. */
+	assert_int_equal(prout(lu, NEXUS_A, PROUT_REGISTER, 0, KEY_A, KEY_A, 0, &t), SAM_STAT_GOOD);
+	assert_int_not_equal(access(prpath, F_OK), 0);
+	tgt_lu_close(lu);
+	lu = open_lu(spec, 0);
+	tgt_lu_ua_take(lu, NEXUS_A, true);
+	assert_int_equal(prin(lu, NEXUS_A, PRIN_READ_KEYS, b, sizeof(b), &t), SAM_STAT_GOOD);
+	assert_int_equal(get_be32(b + 4), 0);
+	tgt_lu_close(lu);
+
+	/* A file that is not ours keeps the LU from opening, and says why. */
+	f = fopen(prpath, "w");
+	assert_non_null(f);
+	fputs("xiscsi-pr 1\nreg 0 1 x\n", f);
+	fclose(f);
+	assert_int_equal(tgt_lu_spec_parse(spec, &sp, err, sizeof(err)), 0);
+	assert_int_not_equal(tgt_lu_open(&bad, &sp, TEST_TARGET, 0, err, sizeof(err)), 0);
+	assert_null(bad);
+	assert_non_null(strstr(err, "line 2"));
+	unlink(prpath);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +460,7 @@ int main(void)
 	        cmocka_unit_test(test_registration_survives_new_nexus_id),
 	        cmocka_unit_test(test_spc2_reserve_conflicts_with_registrations),
 	        cmocka_unit_test(test_register_and_move),
+	        cmocka_unit_test(test_aptpl_survives_reopen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
