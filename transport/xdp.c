@@ -931,7 +931,8 @@ static int prog_attach(struct xdp_group *g, int prog_fd, unsigned mode_flags)
 	}
 	ao.old_prog_fd = old;
 	if (bpf_xdp_detach(g->ifindex, mode_flags | XDP_FLAGS_REPLACE, &ao)) {
-		xdp_log("%s: another process drives this interface with xdp (program %u)",
+		xdp_log("%s: another xdp group, in this process or another, holds this interface "
+		        "(program %u): one group per interface",
 		        g->ifname, id);
 		close(old);
 		return -EBUSY;
@@ -1037,8 +1038,11 @@ static int xsk_open(struct xdp_group *g)
 		usleep(10000);
 	}
 	if (err) {
-		xdp_log("%s queue %u: cannot bind an AF_XDP socket: %s", g->ifname, g->queue,
-		        strerror(-err));
+		xdp_log("%s queue %u: cannot bind an AF_XDP socket: %s%s", g->ifname, g->queue,
+		        strerror(-err),
+		        err == -EBUSY    ? " (another socket holds this queue: one group per queue)"
+		        : err == -EINVAL ? " (no such queue?)"
+		                         : "");
 		return err;
 	}
 	g->xsk_fd = xsk_socket__fd(g->xsk);
