@@ -23,7 +23,7 @@ tests_transport_utcp_tap_SOURCES = tests/transport/utcp_tap.c
 tests_transport_utcp_tap_LDADD = $(XT_TEST_LDADD)
 TESTS += tests/transport/utcp-basic.sh tests/transport/utcp-loss.sh
 EXTRA_DIST += tests/transport/utcp-netns tests/transport/utcp-basic.sh tests/transport/utcp-loss.sh \
-	tests/transport/utcp-bench
+	tests/transport/utcp-bench tests/transport/lwip_tap.c
 
 # utcp without a kernel: two engines back to back in memory (cmocka).
 if ENABLE_TESTS
