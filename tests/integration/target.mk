@@ -19,3 +19,4 @@ XI_TARGET_IT = \
 TESTS += $(XI_TARGET_IT)
 EXTRA_DIST += $(XI_TARGET_IT) tests/integration/xi_mini_ini.py
 EXTRA_DIST += tests/integration/conformance-matrix.sh
+XI_TARGET_IT += tests/integration/xtgtd-aptpl.sh
