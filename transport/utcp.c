@@ -2087,8 +2087,10 @@ void utcp_input(struct utcp_stack *st, struct utcp_frame *f)
 static void rtx_timeout(struct utcp_sock *s)
 {
 	struct utcp_stack *st = s->st;
-	unsigned limit = (s->state == ST_SYN_SENT || s->state == ST_SYN_RCVD) ? UTCP_SYN_RETRIES
-	                                                                      : UTCP_RTX_RETRIES;
+	bool syn = s->state == ST_SYN_SENT || s->state == ST_SYN_RCVD;
+	unsigned limit = st->cfg.rtx_retries ? st->cfg.rtx_retries
+	                 : syn               ? UTCP_SYN_RETRIES
+	                                     : UTCP_RTX_RETRIES;
 
 	s->t_rtx = 0;
 	s->t_tlp = 0;

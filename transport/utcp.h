@@ -99,6 +99,9 @@ struct utcp_cfg {
 	uint32_t rcv_wnd; /* bytes of receive window per socket; 0 = default (4 MiB, scaled) */
 	uint16_t ephemeral_lo, ephemeral_hi; /* active-open ports; 0,0 = a default range */
 	struct utcp_impair impair;
+	/* Retransmission timeouts in a row before a connection fails with
+	 * -ETIMEDOUT; 0 = the defaults (10, or 5 for a SYN). */
+	uint8_t rtx_retries;
 };
 
 int utcp_stack_new(const struct utcp_cfg *cfg, const struct utcp_link_ops *ops, void *link,

@@ -127,10 +127,16 @@ static const struct utcp_link_ops ops = {
         .tx_abort = tx_abort,
 };
 
+static uint8_t retries; /* utcp_cfg.rtx_retries for the next side_new */
+
 static void side_new(struct side *s, struct side *peer, uint32_t ip, uint8_t mac_last,
                      const struct utcp_impair *imp)
 {
-	struct utcp_cfg cfg = {.ip = ip, .prefix = 24, .mtu = 1500, .flags = UTCP_ANSWER_ARP};
+	struct utcp_cfg cfg = {.ip = ip,
+	                       .prefix = 24,
+	                       .mtu = 1500,
+	                       .flags = UTCP_ANSWER_ARP,
+	                       .rtx_retries = retries};
 
 	memset(s, 0, sizeof(*s));
 	s->peer = peer;
@@ -441,6 +447,43 @@ static void test_reset(void **state)
 	close_all();
 }
 
+/* The peer vanishes with data outstanding: RTOs back off (200, 400,
+ * 800 ms) and the connection fails with -ETIMEDOUT after rtx_retries. */
+static void test_timeout(void **state)
+{
+	struct utcp_stack_stats sa;
+	struct utcp_sock_info si;
+	uint64_t t0;
+
+	pool_init();
+	retries = 2;
+	side_new(&A, &B, IP_A, 1, NULL);
+	side_new(&B, &A, IP_B, 2, NULL);
+	retries = 0;
+	/* half the bytes now, for RTT samples; the rest once the link is dead */
+	ep_init(&epA, 0x11, 200000, 0);
+	ep_init(&epB, 0xee, 0, 100000);
+	epA.total = 100000;
+	assert_int_equal(utcp_listen(B.st, PORT, on_accept, NULL, &listener), 0);
+	assert_int_equal(utcp_connect(A.st, IP_B, PORT, 0, &ep_cbs, &epA, &epA.s), 0);
+	assert_true(pump_until(both_connected, 5000));
+	assert_true(pump_until(all_moved, 5000));
+	utcp_sock_info(epA.s, &si);
+	assert_true(si.srtt_us > 0);
+	assert_int_equal(si.rto_us, 200000);
+	A.peer = B.peer = NULL; /* the link goes dead */
+	epA.total = 200000;
+	utcp_sock_kick(epA.s);
+	t0 = utcp_now_us();
+	assert_true(pump_until(a_err, 10000));
+	assert_int_equal(epA.err, -ETIMEDOUT);
+	/* two timeouts, 200 + 400 ms, then the third gives up (800 ms on) */
+	assert_true(utcp_now_us() - t0 >= 1300000);
+	utcp_stack_get_stats(A.st, &sa);
+	assert_int_equal(sa.rto_fired, 2);
+	close_all();
+}
+
 /* ---- malformed input ---- */
 
 static size_t valid_syn(uint8_t *p)
@@ -672,6 +715,7 @@ int main(void)
 	        cmocka_unit_test(test_malformed), cmocka_unit_test(test_transfer_impaired),
 	        cmocka_unit_test(test_halfclose), cmocka_unit_test(test_zero_window),
 	        cmocka_unit_test(test_reset),     cmocka_unit_test(test_fuzz_frames),
+	        cmocka_unit_test(test_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
