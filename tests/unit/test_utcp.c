@@ -127,7 +127,8 @@ static const struct utcp_link_ops ops = {
         .tx_abort = tx_abort,
 };
 
-static uint8_t retries; /* utcp_cfg.rtx_retries for the next side_new */
+static uint8_t retries;      /* utcp_cfg.rtx_retries for the next side_new */
+static unsigned extra_flags; /* more utcp_cfg.flags for the next side_new */
 
 static void side_new(struct side *s, struct side *peer, uint32_t ip, uint8_t mac_last,
                      const struct utcp_impair *imp)
@@ -135,7 +136,7 @@ static void side_new(struct side *s, struct side *peer, uint32_t ip, uint8_t mac
 	struct utcp_cfg cfg = {.ip = ip,
 	                       .prefix = 24,
 	                       .mtu = 1500,
-	                       .flags = UTCP_ANSWER_ARP,
+	                       .flags = UTCP_ANSWER_ARP | extra_flags,
 	                       .rtx_retries = retries};
 
 	memset(s, 0, sizeof(*s));
@@ -484,6 +485,48 @@ static void test_timeout(void **state)
 	close_all();
 }
 
+static bool a_all_acked(void)
+{
+	return epA.acked == epA.total;
+}
+
+/* How long a lone 100-byte segment waits for its ACK: the delayed-ACK
+ * timer (40 ms), or nothing with UTCP_NO_DELACK on the receiver. */
+static uint64_t lone_segment_ack_us(unsigned b_flags)
+{
+	uint64_t t0, t;
+
+	pool_init();
+	side_new(&A, &B, IP_A, 1, NULL);
+	extra_flags = b_flags;
+	side_new(&B, &A, IP_B, 2, NULL);
+	extra_flags = 0;
+	ep_init(&epA, 0x11, 100, 0);
+	ep_init(&epB, 0xee, 0, 100);
+	epA.total = 0;
+	assert_int_equal(utcp_listen(B.st, PORT, on_accept, NULL, &listener), 0);
+	assert_int_equal(utcp_connect(A.st, IP_B, PORT, 0, &ep_cbs, &epA, &epA.s), 0);
+	assert_true(pump_until(both_connected, 5000));
+	pump();
+	epA.total = 100;
+	utcp_sock_kick(epA.s);
+	t0 = utcp_now_us();
+	assert_true(pump_until(a_all_acked, 2000));
+	t = utcp_now_us() - t0;
+	assert_int_equal(epB.rx, 100);
+	close_all();
+	return t;
+}
+
+static void test_delayed_ack(void **state)
+{
+	uint64_t delayed = lone_segment_ack_us(0);
+	uint64_t at_once = lone_segment_ack_us(UTCP_NO_DELACK);
+
+	assert_true(delayed >= 35000);
+	assert_true(at_once < 30000);
+}
+
 /* ---- malformed input ---- */
 
 static size_t valid_syn(uint8_t *p)
@@ -715,7 +758,7 @@ int main(void)
 	        cmocka_unit_test(test_malformed), cmocka_unit_test(test_transfer_impaired),
 	        cmocka_unit_test(test_halfclose), cmocka_unit_test(test_zero_window),
 	        cmocka_unit_test(test_reset),     cmocka_unit_test(test_fuzz_frames),
-	        cmocka_unit_test(test_timeout),
+	        cmocka_unit_test(test_timeout),   cmocka_unit_test(test_delayed_ack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
