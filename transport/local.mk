@@ -4,7 +4,8 @@
 noinst_LTLIBRARIES += transport/libxt.la
 noinst_HEADERS += transport/transport.h
 transport_libxt_la_SOURCES = transport/transport.c transport/tcp.c transport/uring.c
-transport_libxt_la_SOURCES += transport/utcp.c
+transport_libxt_la_SOURCES += transport/utcp.c transport/utcp_in.c transport/utcp_out.c
+noinst_HEADERS += transport/utcp_int.h
 transport_libxt_la_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) -pthread
 transport_libxt_la_LIBADD = $(URING_LIBS) -lpthread
 
