@@ -871,6 +871,53 @@ static int env_opts(struct xt_group_opts *go)
 	return 0;
 }
 
+/* The engine's test mode that damages the link both ways:
+ * XISCSI_XDP_IMPAIR=drop=PPM,dup=PPM,reorder=PPM,seed=N (parts per million;
+ * a seed makes a run repeatable). For loss tests only. */
+static int env_impair(struct utcp_impair *imp)
+{
+	const char *v = getenv("XISCSI_XDP_IMPAIR");
+	char *list, *tok, *save, *eq, *end;
+	unsigned long long n;
+	int err = 0;
+
+	if (!v || !*v)
+		return 0;
+	list = strdup(v);
+	if (!list)
+		return -ENOMEM;
+	for (tok = strtok_r(list, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+		eq = strchr(tok, '=');
+		errno = 0;
+		n = eq ? strtoull(eq + 1, &end, 10) : 0;
+		if (!eq || errno || end == eq + 1 || *end) {
+			err = -EINVAL;
+		} else {
+			*eq = '\0';
+			if (strcmp(tok, "seed") == 0)
+				imp->seed = n;
+			else if (n > 1000000)
+				err = -EINVAL;
+			else if (strcmp(tok, "drop") == 0)
+				imp->drop_ppm = (uint32_t)n;
+			else if (strcmp(tok, "dup") == 0)
+				imp->dup_ppm = (uint32_t)n;
+			else if (strcmp(tok, "reorder") == 0)
+				imp->reorder_ppm = (uint32_t)n;
+			else
+				err = -EINVAL;
+		}
+	}
+	free(list);
+	if (err)
+		xdp_log("XISCSI_XDP_IMPAIR=%s: want drop=PPM,dup=PPM,reorder=PPM,seed=N", v);
+	else
+		xdp_log("impair mode: drop %u, duplicate %u, reorder %u per million, seed %llu",
+		        imp->drop_ppm, imp->dup_ppm, imp->reorder_ppm,
+		        (unsigned long long)imp->seed);
+	return err;
+}
+
 static int if_info(struct xdp_group *g)
 {
 	struct ifreq ifr;
@@ -1143,6 +1190,9 @@ static int xdp_group_init(struct xt_group *xg)
 	/* The window is what the receive frames can hold, with room to spare
 	 * for frames the caller keeps and segments out of order. */
 	uc.rcv_wnd = g->nrx / 4 * (uint32_t)(g->mtu - 40);
+	err = env_impair(&uc.impair);
+	if (err)
+		goto out;
 	err = utcp_stack_new(&uc, &xdp_link_ops, g, &g->st);
 	if (err)
 		goto out;
@@ -1188,10 +1238,12 @@ static void xdp_group_fini(struct xt_group *xg)
 		        " frames %" PRIu64 " bytes, dropped %" PRIu64 ", retransmits %" PRIu64
 		        " (rto %" PRIu64 ", fast %" PRIu64 "), dup acks %" PRIu64
 		        ", out of order %" PRIu64 ", zero-window probes %" PRIu64
-		        ", no tx frame %" PRIu64 "; %" PRIu64 " syscalls in %" PRIu64 " polls",
+		        ", no tx frame %" PRIu64 ", impaired %" PRIu64 "/%" PRIu64 "/%" PRIu64
+		        "; %" PRIu64 " syscalls in %" PRIu64 " polls",
 		        g->ifname, ss.rx_frames, ss.rx_bytes, ss.tx_frames, ss.tx_bytes,
 		        ss.rx_dropped, ss.retransmits, ss.rto_fired, ss.fast_retransmits,
 		        ss.dup_acks, ss.ooo_segments, ss.zero_window_probes, ss.tx_alloc_fail,
+		        ss.impair_dropped, ss.impair_duped, ss.impair_reordered,
 		        g->base.stats.syscalls, g->base.stats.polls);
 	}
 	while (g->orphans) {
