@@ -222,6 +222,9 @@ struct flow {
 	/* kernel -> engine */
 	uint64_t k_total, k_tx, e_rx;
 	bool k_shut_at_end, k_shut_done;
+	bool k_wait_eof; /* the kernel sends only after the engine's FIN */
+	bool e_wait_fin; /* the engine sends (and shuts down) only after on_fin */
+	uint64_t e_fin_at, e_closed_at;
 	/* what happened */
 	bool e_conn, e_fin, e_closed, k_eof;
 	int e_err, k_err;
@@ -329,6 +332,7 @@ static void on_fin(struct utcp_sock *s, void *arg)
 	if (fl->e_fin)
 		die("on_fin twice");
 	fl->e_fin = true;
+	fl->e_fin_at = utcp_now_us();
 }
 
 static void on_error(struct utcp_sock *s, void *arg, int err)
@@ -354,11 +358,12 @@ static unsigned tx_gather(struct utcp_sock *s, void *arg, size_t off, struct iov
 {
 	struct flow *fl = arg;
 	uint64_t pos = fl->e_acked + off;
+	uint64_t end = fl->e_wait_fin && !fl->e_fin ? 0 : fl->e_total;
 	unsigned n = 0;
 
 	*total = 0;
-	while (n < max && pos < fl->e_total) {
-		uint64_t left = fl->e_total - pos;
+	while (n < max && pos < end) {
+		uint64_t left = end - pos;
 		size_t c = left < PAT_SPAN ? (size_t)left : PAT_SPAN;
 
 		iov[n].iov_base = (void *)pat_at(pos, 0);
@@ -377,6 +382,7 @@ static void on_closed(struct utcp_sock *s, void *arg)
 	if (fl->e_closed)
 		die("on_closed twice");
 	fl->e_closed = true;
+	fl->e_closed_at = utcp_now_us();
 }
 
 static const struct utcp_sock_cbs cbs = {
@@ -429,7 +435,7 @@ static void k_io(struct flow *fl, uint64_t now)
 
 	if (fl->kfd < 0 || fl->k_err)
 		return;
-	while (fl->k_tx < fl->k_total) {
+	while (fl->k_tx < fl->k_total && (!fl->k_wait_eof || fl->k_eof)) {
 		uint64_t left = fl->k_total - fl->k_tx;
 		size_t c = left < PAT_SPAN ? (size_t)left : PAT_SPAN;
 		ssize_t n = send(fl->kfd, pat_at(fl->k_tx, 1), c, MSG_NOSIGNAL);
@@ -492,6 +498,8 @@ static void engine_io(struct flow *fl, uint64_t now)
 		fl->e_resume_at = 0;
 		utcp_sock_pause(fl->s, false);
 	}
+	if (fl->e_wait_fin && !fl->e_fin)
+		return;
 	if (fl->e_conn && fl->e_told != fl->e_total) {
 		/* more to send: the owner says so, as xt_conn would */
 		fl->e_told = fl->e_total;
@@ -804,6 +812,7 @@ static void test_halfclose(void)
 	fl->e_shut_at_end = true;
 	fl->k_total = 200000;
 	fl->k_shut_at_end = true;
+	fl->k_wait_eof = true;
 	cur = fl;
 	if (!run_until(halfclose_1, 15))
 		die("engine-first half-close: k_eof %d k_rx %" PRIu64 " e_rx %" PRIu64
@@ -811,6 +820,10 @@ static void test_halfclose(void)
 		    fl->k_eof, fl->k_rx, fl->e_rx, fl->e_fin, fl->e_closed);
 	if (fl->e_err)
 		die("engine-first half-close: error %d", fl->e_err);
+	if (fl->e_closed_at - fl->e_fin_at < 900000)
+		die("engine-first half-close: on_closed %" PRIu64 " us after the FIN, before"
+		    " TIME_WAIT ended",
+		    fl->e_closed_at - fl->e_fin_at);
 	flows_free();
 
 	/* the kernel closes first: on_fin, we still send, then close
@@ -820,6 +833,7 @@ static void test_halfclose(void)
 	fl->k_shut_at_end = true;
 	fl->e_total = 400000;
 	fl->e_shut_at_end = true;
+	fl->e_wait_fin = true;
 	cur = fl;
 	if (!run_until(halfclose_1, 15))
 		die("kernel-first half-close: k_eof %d k_rx %" PRIu64 " e_rx %" PRIu64
