@@ -662,33 +662,37 @@ static void cb_accept(struct utcp_sock *ls, struct utcp_sock *s, void *arg)
 
 /* ---- the engine's timers ride on one group timer ---- */
 
-static void eng_timer_arm(struct xdp_group *g);
+static void eng_timer_arm(struct xdp_group *g, uint64_t now_us);
 
 static void eng_timer_fire(struct xt_timer *t, void *arg)
 {
 	struct xdp_group *g = arg;
 
+	uint64_t now = utcp_now_us();
+
 	g->in_engine++;
-	utcp_timers(g->st, utcp_now_us());
+	utcp_timers(g->st, now);
 	utcp_flush(g->st);
 	g->in_engine--;
 	socks_reap(g);
-	eng_timer_arm(g);
+	eng_timer_arm(g, now);
 }
 
-static void eng_timer_arm(struct xdp_group *g)
+static void eng_timer_arm(struct xdp_group *g, uint64_t now_us)
 {
-	uint64_t next = utcp_next_timer_us(g->st), now, ms;
+	uint64_t next = utcp_next_timer_us(g->st), due_ms, now_ms = now_us / 1000;
 
 	if (next == UINT64_MAX) {
 		xt_timer_cancel(&g->eng_timer);
 		return;
 	}
-	now = utcp_now_us();
-	ms = next > now ? (next - now + 999) / 1000 : 0;
-	if (xt_timer_armed(&g->eng_timer) && g->eng_timer.due_ms == xt_now_ms() + ms)
+	/* Both clocks are CLOCK_MONOTONIC: the group timer fires at the first
+	 * millisecond at or after the engine's deadline, never before. */
+	due_ms = (next + 999) / 1000;
+	if (xt_timer_armed(&g->eng_timer) && g->eng_timer.due_ms == due_ms)
 		return;
-	xt_timer_start(&g->base, &g->eng_timer, ms, 0, eng_timer_fire, g);
+	xt_timer_start(&g->base, &g->eng_timer, due_ms > now_ms ? due_ms - now_ms : 0, 0,
+	               eng_timer_fire, g);
 }
 
 /* ---- poll ---- */
@@ -744,6 +748,7 @@ static int xdp_poll(struct xt_group *xg, int budget, int timeout_ms)
 	struct xdp_group *g = XG(xg);
 	struct epoll_event ev[XDP_MAX_EVENTS];
 	int n = 0, r, i;
+	uint64_t now;
 
 	fill_push(g);
 	cq_reap(g);
@@ -791,9 +796,10 @@ static int xdp_poll(struct xt_group *xg, int budget, int timeout_ms)
 		utcp_flush(g->st);
 		g->in_engine--;
 	}
-	if (utcp_next_timer_us(g->st) <= utcp_now_us()) {
+	now = utcp_now_us();
+	if (utcp_next_timer_us(g->st) <= now) {
 		g->in_engine++;
-		utcp_timers(g->st, utcp_now_us());
+		utcp_timers(g->st, now);
 		g->in_engine--;
 	}
 	g->in_engine++;
@@ -801,7 +807,7 @@ static int xdp_poll(struct xt_group *xg, int budget, int timeout_ms)
 	g->in_engine--;
 	socks_reap(g);
 	fill_push(g);
-	eng_timer_arm(g);
+	eng_timer_arm(g, now);
 	return n;
 }
 
