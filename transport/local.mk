@@ -19,7 +19,7 @@ transport_libxt_la_CFLAGS += $(XDP_CFLAGS) -DXT_WITH_XDP
 transport_libxt_la_LIBADD += $(XDP_LIBS)
 CLEANFILES += transport/xdp_kern.o
 BPF_CLANG = clang
-transport/xdp_kern.o: transport/xdp_kern.c
+transport/xdp_kern.o: transport/xdp_kern.c transport/$(am__dirstamp)
 	$(AM_V_GEN)$(BPF_CLANG) -target bpf -O2 -g -Wall -Werror \
 		-I/usr/include/`$(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu` \
 		-c $(srcdir)/transport/xdp_kern.c -o $@
