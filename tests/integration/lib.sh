@@ -60,10 +60,15 @@ xi_need_cmd() {
 }
 
 # A TCP port on 127.0.0.1 that nothing listens on now.
+# Ports are drawn below the kernel's ephemeral range (ip_local_port_range),
+# so no outgoing connection of a parallel test can be holding the one drawn
+# when the daemon binds it.
 xi_free_port() {
-	local p
+	local p lo=10000 hi=32767 eph
+	eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$eph" -gt 12000 ] 2>/dev/null && hi=$((eph - 1))
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
