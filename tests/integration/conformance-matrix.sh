@@ -12,6 +12,8 @@
 #   wp         512, write protected, thin (ReadOnly: UNMAP and WRITE SAME
 #              UNMAP get DATA PROTECT too)
 #   lbppb      512 on 4096-byte physical blocks, thin (the LBPPB >= 2 tests)
+#   file       512, thin, on a sparse file (the file store; holes are
+#              deallocated blocks), full mode only
 #
 # XI_CONFORMANCE_FULL=1: every profile runs the SCSI and iSCSI families, the
 # SANITIZE suite runs with -S on the thin profile (Overwrite and Reset take
@@ -43,7 +45,7 @@ XTGTD=$top_builddir/target/xtgtd
 [ -x "$XTGTD" ] || xi_fail "$XTGTD not built"
 
 FULL=${XI_CONFORMANCE_FULL:-0}
-PROFILES="plain 4096 thin removable wp lbppb"
+PROFILES="plain 4096 thin removable wp lbppb file"
 IQN=iqn.2026-11.org.xiscsi:matrix
 TGT_IQN=iqn.2026-11.org.xiscsi:tgtd-matrix
 # Reasons a test may pass cleanly on no profile. CRYPTO ERASE changes the
@@ -72,6 +74,7 @@ xt_spec() {
 	removable) echo ram:64M,removable ;;
 	wp) echo ram:16M,ro,thin ;;
 	lbppb) echo ram:64M,thin,pbs=4096 ;;
+	file) echo "file:$XI_TMP/xtgtd-file.img,size=64M,thin" ;;
 	esac
 }
 
@@ -197,6 +200,7 @@ run_profile() {
 }
 
 # ---- xtgtd
+truncate -s 64M "$XI_TMP/xtgtd-file.img"
 P1=$(xi_free_port)
 P2=$(xi_free_port)
 [ "$P1" != "$P2" ] || P2=$(xi_free_port)
@@ -249,7 +253,7 @@ if [ "$FULL" = 1 ]; then
 			ta --op new --mode logicalunit --tid 1 --lun "$lun" -b "$img" "${bsopt[@]}" ||
 				xi_fail "tgtadm: LUN $lun ($p)"
 			case $p in
-			thin) prm=thin_provisioning=1 ;;
+			thin | file) prm=thin_provisioning=1 ;;
 			removable) prm=removable=1 ;;
 			wp) prm=readonly=1,thin_provisioning=1 ;;
 			lbppb) prm=thin_provisioning=1,lbppbe=3 ;;
