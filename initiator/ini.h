@@ -24,6 +24,7 @@
 
 struct xiscsi_loop {
 	struct xt_group *g;
+	struct xt_conn_opts co; /* for every session's connection */
 };
 
 /* One PDU being sent: header, pointers into the caller's data, digests. */

@@ -49,7 +49,40 @@ const char *xiscsi_version(void)
 
 /* ---------------------------------------------------------------- loop */
 
-int xiscsi_loop_new(const char *transport, struct xiscsi_loop **out)
+/* One "NAME=VALUE" or "NAME" into the group and connection options. */
+static int loop_opt(const char *opt, struct xt_group_opts *go, struct xt_conn_opts *co)
+{
+	const char *eq = strchr(opt, '=');
+	char name[32];
+	size_t n = eq ? (size_t)(eq - opt) : strlen(opt);
+	int err;
+
+	if (n == 0 || n >= sizeof(name)) {
+		ini_log(0, "transport option \"%s\": no such option", opt);
+		return -EINVAL;
+	}
+	memcpy(name, opt, n);
+	name[n] = '\0';
+	/*
+	 * Sessions keep no send high-water mark of their own (conn_start()
+	 * says why): one set here would turn a deep queue into a lost link.
+	 */
+	if (strcmp(name, "send-hwm") == 0) {
+		ini_log(0,
+		        "transport option %s: not for an initiator (its queue depth bounds "
+		        "what it sends)",
+		        name);
+		return -EINVAL;
+	}
+	err = xt_opt_set(go, co, name, eq ? eq + 1 : NULL);
+	if (err == -ENOENT)
+		ini_log(0, "transport option %s: no such option (see xiscsi-transport(7))", name);
+	else if (err)
+		ini_log(0, "transport option %s: bad value \"%s\"", name, eq ? eq + 1 : "");
+	return err ? -EINVAL : 0;
+}
+
+int xiscsi_loop_new_opts(const char *transport, const char *const *opts, struct xiscsi_loop **out)
 {
 	struct xiscsi_loop *loop = calloc(1, sizeof(*loop));
 	struct xt_group_opts go;
@@ -63,6 +96,14 @@ int xiscsi_loop_new(const char *transport, struct xiscsi_loop **out)
 		transport = "tcp";
 	memset(&go, 0, sizeof(go));
 	go.opts_size = sizeof(go);
+	loop->co.opts_size = sizeof(loop->co);
+	for (; opts && *opts; opts++) {
+		err = loop_opt(*opts, &go, &loop->co);
+		if (err) {
+			free(loop);
+			return err;
+		}
+	}
 	err = xt_group_new(transport, &go, &loop->g);
 	if (err) {
 		free(loop);
@@ -70,6 +111,11 @@ int xiscsi_loop_new(const char *transport, struct xiscsi_loop **out)
 	}
 	*out = loop;
 	return 0;
+}
+
+int xiscsi_loop_new(const char *transport, struct xiscsi_loop **out)
+{
+	return xiscsi_loop_new_opts(transport, NULL, out);
 }
 
 void xiscsi_loop_free(struct xiscsi_loop *loop)
@@ -387,8 +433,7 @@ static int conn_start(struct xiscsi_session *s)
 	err = resolve(s, &ss, &len);
 	if (err)
 		return err;
-	memset(&co, 0, sizeof(co));
-	co.opts_size = sizeof(co);
+	co = s->loop->co; /* sndbuf, rcvbuf from xiscsi_loop_new_opts() */
 	/*
 	 * No high-water mark of our own: what we queue is bounded by the
 	 * queue depth and the command window, and points at the callers'

@@ -49,6 +49,16 @@ struct xiscsi_loop;
  * XISCSI_TRANSPORT names one. -ENOENT when no such backend is built.
  */
 int xiscsi_loop_new(const char *transport, struct xiscsi_loop **out);
+/*
+ * The same with transport options: opts is a NULL-terminated list of
+ * "NAME=VALUE", or "NAME" for a flag, with the names of xiscsi-transport(7)
+ * ("busy-poll", "sqpoll-idle", "zc-threshold", "rx-buf", "sndbuf", "rcvbuf",
+ * "xdp-if", "xdp-ip", ...); opts may be NULL. sndbuf and rcvbuf apply to the
+ * connections of the loop's sessions, the rest to the loop; "send-hwm" is
+ * refused (a session's queue depth bounds what it sends). An unknown name
+ * or a bad value: -EINVAL, and the library's log names the option.
+ */
+int xiscsi_loop_new_opts(const char *transport, const char *const *opts, struct xiscsi_loop **out);
 void xiscsi_loop_free(struct xiscsi_loop *loop);
 
 /*
