@@ -57,6 +57,9 @@ struct args {
 	int page;       /* -1: standard inquiry + VPD list */
 	char *sets[32]; /* --set KEY=VALUE, applied in order */
 	int nsets;
+	const char *topts[33]; /* transport options NAME[=VALUE], NULL-terminated */
+	char topt_buf[32][80];
+	int ntopts;
 	const char *nbd_socket;
 	const char *nbd_tcp;
 	const char *nbd_name;
@@ -100,6 +103,22 @@ static void usage(FILE *f)
 	        "                                   serve the LUN over NBD until SIGINT/SIGTERM\n"
 	        "options:\n"
 	        "  --transport NAME       tcp, uring, xdp (default: tcp or $XISCSI_TRANSPORT)\n"
+	        "transport options (xiscsi-transport(7)):\n"
+	        "  --busy-poll[=US]       spin up to US microseconds before sleeping\n"
+	        "  --rx-buf BYTES         size of each receive buffer (default 128K)\n"
+	        "  --sndbuf BYTES         SO_SNDBUF (default: kernel autotuning)\n"
+	        "  --rcvbuf BYTES         SO_RCVBUF (default: kernel autotuning)\n"
+	        "  --sqpoll-idle MS       uring: kernel submission thread, idle time\n"
+	        "  --zc-threshold BYTES   uring/xdp: zero-copy sends from this size\n"
+	        "  --xdp-if IF[:QUEUE]    xdp: interface and queue to take\n"
+	        "  --xdp-ip ADDR/PREFIX   xdp: our IPv4 address on that link\n"
+	        "  --xdp-gw ADDR          xdp: IPv4 gateway for peers off the link\n"
+	        "  --xdp-frames N         xdp: UMEM frames of 4 KiB (8192)\n"
+	        "  --xdp-mode MODE        xdp: auto, native or skb attach\n"
+	        "  --xdp-bind MODE        xdp: auto, copy or zerocopy socket\n"
+	        "  --xdp-csum MODE        xdp: verify or trust received checksums\n"
+	        "  --transport-opt NAME[=VALUE]  any of these by name\n"
+	        "other options:\n"
 	        "  --initiator-name IQN   our iSCSI name\n"
 	        "  -d, --digests WHICH    none, header, data, both (CRC32C)\n"
 	        "      --set KEY=VALUE    any login key (MaxBurstLength=...) or library setting\n"
@@ -143,11 +162,38 @@ enum {
 	OPT_TCP,
 	OPT_NAME,
 	OPT_READ_ONLY,
+	OPT_TRANSPORT_OPT,
+	OPT_TOPT_FIRST = 512, /* + index into topt_names[] */
 };
+
+/* Transport options taken as long flags of their own and handed to
+ * xiscsi_loop_new_opts() by name; the library checks the values. */
+static const char *const topt_names[] = {
+        "busy-poll", "rx-buf", "sndbuf",     "rcvbuf",   "sqpoll-idle", "zc-threshold", "xdp-if",
+        "xdp-ip",    "xdp-gw", "xdp-frames", "xdp-mode", "xdp-bind",    "xdp-csum",
+};
+#define N_TOPT (sizeof(topt_names) / sizeof(topt_names[0]))
+
+static int add_topt(struct args *a, const char *name, const char *value)
+{
+	char *b;
+	int n;
+
+	if (a->ntopts >= 32)
+		return bad("%s", "at most 32 transport options");
+	b = a->topt_buf[a->ntopts];
+	n = value ? snprintf(b, sizeof(a->topt_buf[0]), "%s=%s", name, value)
+	          : snprintf(b, sizeof(a->topt_buf[0]), "%s", name);
+	if (n < 0 || (size_t)n >= sizeof(a->topt_buf[0]))
+		return bad("transport option %s: value too long", name);
+	a->topts[a->ntopts++] = b;
+	a->topts[a->ntopts] = NULL;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option lo[] = {
+	static const struct option base[] = {
 	        {"transport", required_argument, NULL, OPT_TRANSPORT},
 	        {"initiator-name", required_argument, NULL, OPT_INITIATOR},
 	        {"digests", required_argument, NULL, 'd'},
@@ -173,10 +219,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
+	        {"transport-opt", required_argument, NULL, OPT_TRANSPORT_OPT},
 	};
+	struct option lo[sizeof(base) / sizeof(base[0]) + N_TOPT + 1];
+	size_t nb = sizeof(base) / sizeof(base[0]);
+	const char *eq;
+	char name[32];
 	uint64_t v;
 	int c;
+
+	memcpy(lo, base, sizeof(base));
+	for (size_t i = 0; i < N_TOPT; i++)
+		lo[nb + i] = (struct option){topt_names[i],
+		                             i == 0 ? optional_argument : required_argument, NULL,
+		                             OPT_TOPT_FIRST + (int)i};
+	memset(&lo[nb + N_TOPT], 0, sizeof(lo[0]));
 
 	a->pattern = -1;
 	a->page = -1;
@@ -260,6 +317,16 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return bad("--set wants KEY=VALUE (at most 32), not '%s'", optarg);
 			a->sets[a->nsets++] = optarg;
 			break;
+		case OPT_TRANSPORT_OPT:
+			eq = strchr(optarg, '=');
+			if ((eq ? (size_t)(eq - optarg) : strlen(optarg)) >= sizeof(name) ||
+			    eq == optarg)
+				return bad("--transport-opt wants NAME[=VALUE], not '%s'", optarg);
+			snprintf(name, sizeof(name), "%.*s",
+			         (int)(eq ? (size_t)(eq - optarg) : strlen(optarg)), optarg);
+			if (add_topt(a, name, eq ? eq + 1 : NULL))
+				return EXIT_USAGE;
+			break;
 		case OPT_SOCKET:
 			a->nbd_socket = optarg;
 			break;
@@ -290,6 +357,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case ':':
 			return bad("option %s needs a value", argv[optind - 1]);
 		default:
+			if (c >= OPT_TOPT_FIRST && c < OPT_TOPT_FIRST + (int)N_TOPT) {
+				if (add_topt(a, topt_names[c - OPT_TOPT_FIRST], optarg))
+					return EXIT_USAGE;
+				break;
+			}
 			return bad("unknown option '%s'", argv[optind - 1]);
 		}
 	}
@@ -349,7 +421,10 @@ static int open_session(struct ctx *c, const struct args *a)
 	if (a->qd > c->o.queue_depth)
 		c->o.queue_depth = (uint32_t)a->qd;
 	xiscsi_set_log_level(a->verbose);
-	err = xiscsi_loop_new(a->transport, &c->loop);
+	err = xiscsi_loop_new_opts(a->transport, a->ntopts ? a->topts : NULL, &c->loop);
+	if (err == -EINVAL)
+		return bad("transport %s: bad or missing transport option (see above)",
+		           a->transport ? a->transport : "tcp");
 	if (err) {
 		const char *why =
 		        err == -ENOENT && a->transport ? xiscsi_transport_why(a->transport) : NULL;
