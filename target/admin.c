@@ -1547,6 +1547,14 @@ char *tgt_admin_config_text(struct tgt_daemon *d, int with_secrets)
 	}
 	if (cfg->transport)
 		sb_printf(&b, "transport %s\n", cfg->transport);
+	for (i = 0; i < cfg->ntransport_opts; i++) {
+		const char *o = cfg->transport_opts[i], *eq = strchr(o, '=');
+
+		if (eq)
+			sb_printf(&b, "%.*s %s\n", (int)(eq - o), o, eq + 1);
+		else
+			sb_printf(&b, "%s\n", o);
+	}
 	sb_printf(&b, "threads %u\nqueue-depth %u\nnop-interval %u\nnop-timeout %u\nlog-level %d\n",
 	          cfg->threads, cfg->queue_depth, cfg->nop_interval_s, cfg->nop_timeout_s,
 	          cfg->log_level);

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "transport/transport.h"
+
 #define TGT_CONFIG_LINE_MAX   4096
 #define TGT_CONFIG_TOKENS_MAX 8
 #define TGT_CONFIG_FILE_MAX   (16u << 20)
@@ -86,6 +88,9 @@ void tgt_config_free(struct tgt_config *cfg)
 	}
 	free(cfg->targets);
 	free(cfg->transport);
+	for (i = 0; i < cfg->ntransport_opts; i++)
+		free(cfg->transport_opts[i]);
+	free(cfg->transport_opts);
 	free(cfg->config_file);
 	free(cfg->control);
 	chap_free_all(&cfg->discovery_chap);
@@ -489,6 +494,71 @@ static int set_chap_algs(struct tgt_cfg_chap *c, const char *list, char *err, si
 	return 0;
 }
 
+bool tgt_config_is_transport_opt(const char *name)
+{
+	/* Only an unknown name gives -ENOENT, whatever the value. */
+	return xt_opt_set(NULL, NULL, name, "0") != -ENOENT;
+}
+
+/* A transport option, checked by xt_opt_set() now so that a bad value is
+ * reported with its place; kept as text for the daemon and config save. */
+static int set_transport_opt(struct tgt_config *cfg, const char *name, const char *val, char *err,
+                             size_t errlen, const char *where)
+{
+	struct xt_group_opts go = {.opts_size = sizeof(go)};
+	struct xt_conn_opts co = {.opts_size = sizeof(co)};
+	size_t i, nl = strlen(name);
+	char *text, **n;
+	int rc;
+
+	rc = xt_opt_set(&go, &co, name, val);
+	if (rc)
+		return errf(err, errlen,
+		            "%stransport option %s: bad value '%s' (see xiscsi-transport(7))",
+		            where, name, val ? val : "");
+	if (val && strpbrk(val, " \t\"#"))
+		return errf(err, errlen, "%s%s: bad value '%s'", where, name, val);
+	text = malloc(nl + (val ? strlen(val) + 2 : 1));
+	if (!text)
+		return -ENOMEM;
+	if (val)
+		sprintf(text, "%s=%s", name, val);
+	else
+		strcpy(text, name);
+	for (i = 0; i < cfg->ntransport_opts; i++) {
+		const char *o = cfg->transport_opts[i];
+
+		if (!strncmp(o, name, nl) && (o[nl] == '=' || !o[nl])) {
+			free(cfg->transport_opts[i]);
+			cfg->transport_opts[i] = text;
+			return 0;
+		}
+	}
+	n = realloc(cfg->transport_opts, (cfg->ntransport_opts + 1) * sizeof(*n));
+	if (!n) {
+		free(text);
+		return -ENOMEM;
+	}
+	n[cfg->ntransport_opts++] = text;
+	cfg->transport_opts = n;
+	return 0;
+}
+
+void tgt_config_transport_opts(const struct tgt_config *cfg, struct xt_group_opts *go,
+                               struct xt_conn_opts *co)
+{
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < cfg->ntransport_opts; i++) {
+		const char *o = cfg->transport_opts[i], *eq = strchr(o, '=');
+
+		snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - o) : strlen(o)), o);
+		/* Checked when it was set: cannot fail. */
+		(void)xt_opt_set(go, co, name, eq ? eq + 1 : NULL);
+	}
+}
+
 /*
  * Settings shared by the command line and the file: name (without "--"),
  * its value, where (a "FILE:LINE: " prefix or ""). Returns 1 when the name is
@@ -500,6 +570,8 @@ static int apply_common(struct tgt_config *cfg, const char *name, const char *va
 	unsigned long long v;
 	struct tgt_cfg_target *t;
 
+	if (tgt_config_is_transport_opt(name))
+		return set_transport_opt(cfg, name, val, err, errlen, where);
 	if (!strcmp(name, "listen"))
 		return add_portal(cfg, val, err, errlen, where);
 	if (!strcmp(name, "target"))
@@ -738,6 +810,13 @@ static int apply_line(struct tgt_config *cfg, char **tok, int ntok, char *err, s
 	}
 	if (!strcmp(d, "include") || !strcmp(d, "config"))
 		return errf(err, errlen, "%s'%s' is not allowed in a configuration file", where, d);
+	if (tgt_config_is_transport_opt(d)) {
+		/* busy-poll alone turns it on with the default time. */
+		if ((rc = want_args(ntok, strcmp(d, "busy-poll") ? 1 : 0, 1, tok, err, errlen,
+		                    where)))
+			return rc;
+		return set_transport_opt(cfg, d, ntok > 1 ? tok[1] : NULL, err, errlen, where);
+	}
 	if (!one_arg_directive(d))
 		return errf(err, errlen, "%sunknown directive '%s'", where, d);
 	if ((rc = want_args(ntok, 1, 1, tok, err, errlen, where)))
@@ -839,6 +918,21 @@ enum {
 	OPT_CONTROL,
 	OPT_CHAP_ALGORITHMS,
 	OPT_DISCOVERY_CHAP_ALGORITHMS,
+	/* Transport options (xt_opt_set names), handled by apply_common(). */
+	OPT_BUSY_POLL,
+	OPT_RX_BUF,
+	OPT_SNDBUF,
+	OPT_RCVBUF,
+	OPT_SEND_HWM,
+	OPT_SQPOLL_IDLE,
+	OPT_ZC_THRESHOLD,
+	OPT_XDP_IF,
+	OPT_XDP_IP,
+	OPT_XDP_GW,
+	OPT_XDP_FRAMES,
+	OPT_XDP_MODE,
+	OPT_XDP_BIND,
+	OPT_XDP_CSUM,
 };
 
 static const struct option long_opts[] = {
@@ -863,6 +957,20 @@ static const struct option long_opts[] = {
         {"control", required_argument, NULL, OPT_CONTROL},
         {"chap-algorithms", required_argument, NULL, OPT_CHAP_ALGORITHMS},
         {"discovery-chap-algorithms", required_argument, NULL, OPT_DISCOVERY_CHAP_ALGORITHMS},
+        {"busy-poll", optional_argument, NULL, OPT_BUSY_POLL},
+        {"rx-buf", required_argument, NULL, OPT_RX_BUF},
+        {"sndbuf", required_argument, NULL, OPT_SNDBUF},
+        {"rcvbuf", required_argument, NULL, OPT_RCVBUF},
+        {"send-hwm", required_argument, NULL, OPT_SEND_HWM},
+        {"sqpoll-idle", required_argument, NULL, OPT_SQPOLL_IDLE},
+        {"zc-threshold", required_argument, NULL, OPT_ZC_THRESHOLD},
+        {"xdp-if", required_argument, NULL, OPT_XDP_IF},
+        {"xdp-ip", required_argument, NULL, OPT_XDP_IP},
+        {"xdp-gw", required_argument, NULL, OPT_XDP_GW},
+        {"xdp-frames", required_argument, NULL, OPT_XDP_FRAMES},
+        {"xdp-mode", required_argument, NULL, OPT_XDP_MODE},
+        {"xdp-bind", required_argument, NULL, OPT_XDP_BIND},
+        {"xdp-csum", required_argument, NULL, OPT_XDP_CSUM},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -997,6 +1105,21 @@ void tgt_config_usage(FILE *out, const char *prog)
 	        "      --discovery-chap-algorithms LIST  the same, for discovery\n"
 	        "      --transport NAME     transport backend (tcp, uring, ...)\n"
 	        "      --threads N          reactor threads (1)\n"
+	        "transport options (xiscsi-transport(7)), for every thread and connection:\n"
+	        "      --busy-poll[=US]     spin up to US microseconds before sleeping\n"
+	        "      --rx-buf BYTES       size of each receive buffer (128K)\n"
+	        "      --sndbuf BYTES       SO_SNDBUF (default: kernel autotuning)\n"
+	        "      --rcvbuf BYTES       SO_RCVBUF (default: kernel autotuning)\n"
+	        "      --send-hwm BYTES     queued send bytes per connection before waiting (4M)\n"
+	        "      --sqpoll-idle MS     uring: kernel submission thread, idle time\n"
+	        "      --zc-threshold BYTES uring/xdp: zero-copy sends from this size\n"
+	        "      --xdp-if IF[:QUEUE]  xdp: interface and queue (thread N takes QUEUE+N)\n"
+	        "      --xdp-ip ADDR/PREFIX xdp: our IPv4 address on that link\n"
+	        "      --xdp-gw ADDR        xdp: IPv4 gateway for peers off the link\n"
+	        "      --xdp-frames N       xdp: UMEM frames of 4 KiB (8192)\n"
+	        "      --xdp-mode MODE      xdp: auto, native or skb attach\n"
+	        "      --xdp-bind MODE      xdp: auto, copy or zerocopy socket\n"
+	        "      --xdp-csum MODE      xdp: verify or trust received checksums\n"
 	        "      --queue-depth N      commands in flight per session (128)\n"
 	        "      --nop-interval SEC   NOP-In ping after SEC idle (0: never)\n"
 	        "      --nop-timeout SEC    drop a connection whose ping is unanswered (15)\n"

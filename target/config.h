@@ -70,6 +70,10 @@ struct tgt_config {
 	struct tgt_cfg_target *targets;
 	size_t ntargets;
 	char *transport; /* backend name; NULL: the registry's default */
+	/* Transport options (xiscsi-transport(7)), "NAME" or "NAME=VALUE", one
+	 * per name (a later one replaces it), values already checked. */
+	char **transport_opts;
+	size_t ntransport_opts;
 	unsigned threads;
 	unsigned queue_depth;    /* CmdSN window per session */
 	unsigned nop_interval_s; /* idle time before a NOP-In ping; 0: never */
@@ -124,6 +128,20 @@ int tgt_config_parse_log_level(const char *s, int *level);
 int tgt_config_parse_chap_algs(const char *s, char **out);
 /* The names of a CHAP_A number list ("7,8" -> "sha256,sha3-256") into buf. */
 void tgt_config_chap_alg_names(const char *algs, char *buf, size_t len);
+
+struct xt_group_opts;
+struct xt_conn_opts;
+
+/* Whether name is a transport option (busy-poll, sndbuf, xdp-if, ...). */
+bool tgt_config_is_transport_opt(const char *name);
+
+/*
+ * The configured transport options into go (every thread's group) and co
+ * (every listener's accepted connections); either may be NULL. Both are
+ * only added to: the caller zeroes them and sets opts_size.
+ */
+void tgt_config_transport_opts(const struct tgt_config *cfg, struct xt_group_opts *go,
+                               struct xt_conn_opts *co);
 
 /* Usage text for --help. */
 void tgt_config_usage(FILE *out, const char *prog);

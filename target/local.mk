@@ -31,7 +31,7 @@ check_PROGRAMS += tests/unit/test_tgt_config
 TESTS += tests/unit/test_tgt_config
 tests_unit_test_tgt_config_SOURCES = tests/unit/test_tgt_config.c target/config.c
 tests_unit_test_tgt_config_CFLAGS = $(XI_UNIT_CFLAGS)
-tests_unit_test_tgt_config_LDADD = $(XI_UNIT_LDADD)
+tests_unit_test_tgt_config_LDADD = transport/libxt.la $(XI_UNIT_LDADD)
 # LU changes the control socket makes: resize, offline (target/lu.h).
 check_PROGRAMS += tests/unit/test_lu_admin
 TESTS += tests/unit/test_lu_admin

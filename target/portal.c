@@ -253,6 +253,7 @@ int tgt_portal_listen_thread(struct tgt_portal *p, struct tgt_thread *th)
 	 * connections among them, and no connection ever changes thread. */
 	lo.flags = XT_LISTEN_REUSEPORT;
 	lo.conn.opts_size = sizeof(lo.conn);
+	tgt_config_transport_opts(th->d->cfg, NULL, &lo.conn);
 	if (xt_addr_parse(p->host, p->port, &ss, &len))
 		return -EINVAL;
 	if (ss.ss_family == AF_INET6)

@@ -161,6 +161,7 @@ static int daemon_run(struct tgt_daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 	memset(&go, 0, sizeof(go));
 	go.opts_size = sizeof(go);
+	tgt_config_transport_opts(d->cfg, &go, NULL);
 	if (!d->cfg->transport) {
 		/* The registry lists the built backends, best first. */
 		const char *const *names = xt_backend_names();
@@ -177,7 +178,12 @@ static int daemon_run(struct tgt_daemon *d)
 	for (i = 0; i < d->nthreads; i++) {
 		d->threads[i].d = d;
 		d->threads[i].idx = i;
-		rc = xt_group_new(d->cfg->transport, &go, &d->threads[i].g);
+		struct xt_group_opts tgo = go;
+
+		/* A queue belongs to one AF_XDP socket: thread i takes QUEUE+i. */
+		if (tgo.xdp_ifname[0])
+			tgo.xdp_queue += i;
+		rc = xt_group_new(d->cfg->transport, &tgo, &d->threads[i].g);
 		if (rc) {
 			log_error("transport %s: %s",
 			          d->cfg->transport ? d->cfg->transport : "default", strerror(-rc));

@@ -51,4 +51,69 @@ out=$("$XTGTD" -f --listen "127.0.0.1:$PORT" --target iqn.2026-11.org.xiscsi:a \
 rc=$?
 [ "$rc" -eq 1 ] || xi_fail "bad LUN spec: exit $rc ($out)"
 grep -q 'LUN 0' <<<"$out" || xi_fail "bad LUN spec not named: $out"
+
+# Transport options: a bad value is refused with its name; good ones reach
+# the listeners' connections (the target's SO_SNDBUF/SO_RCVBUF, as ss shows
+# them: the kernel doubles what was asked) and the initiator's through
+# xiscsi_loop_new_opts(), and config save writes them back.
+T=iqn.2026-11.org.xiscsi:a
+expect_usage "transport option sndbuf: bad value '1Q' (see xiscsi-transport(7))" \
+	--target "$T" --sndbuf 1Q
+expect_usage "transport option busy-poll: bad value 'soon' (see xiscsi-transport(7))" \
+	--busy-poll=soon
+printf 'xdp-mode fast\n' >"$CONF"
+expect_usage "$CONF:1: transport option xdp-mode: bad value 'fast' (see xiscsi-transport(7))" \
+	-c "$CONF"
+printf 'busy-poll 5 6\n' >"$CONF"
+expect_usage "$CONF:1: 'busy-poll' takes 0 to 1 arguments, 2 given" -c "$CONF"
+
+IO=$top_builddir/initiator/xiscsi-io
+XTGTADM=$top_builddir/target/xtgtadm
+[ -x "$IO" ] && [ -x "$XTGTADM" ] || xi_fail "xiscsi-io or xtgtadm not built"
+out=$("$IO" --sqpoll-idle soon "iscsi://127.0.0.1:1/$T/0" capacity 2>&1)
+rc=$?
+[ "$rc" -eq 1 ] || xi_fail "xiscsi-io with a bad --sqpoll-idle: exit $rc, want 1 ($out)"
+grep -q 'transport option sqpoll-idle: bad value "soon"' <<<"$out" ||
+	xi_fail "xiscsi-io did not name the bad option: $out"
+
+PORT=$(xi_free_port)
+SOCK=$XI_TMP/ctl.sock
+printf 'listen 127.0.0.1:%s\nsndbuf 1M\nbusy-poll\ntarget %s\nlun 0 ram:16M\n' "$PORT" "$T" \
+	>"$CONF"
+xi_bg xtgtd "$XTGTD" -f --control "$SOCK" -c "$CONF" --rcvbuf 256K --send-hwm 8M
+XT_PID=$XI_LAST_PID
+xi_wait_port 127.0.0.1 "$PORT"
+URL=iscsi://127.0.0.1:$PORT/$T/0
+TR=(--transport uring --sqpoll-idle 10)
+if ! "$IO" "${TR[@]}" "$URL" capacity >/dev/null 2>"$XI_TMP/uring.err"; then
+	echo "note: uring with SQPOLL unusable here ($(head -n 1 "$XI_TMP/uring.err")); tcp --busy-poll"
+	TR=(--transport tcp --busy-poll=20)
+fi
+"$IO" "${TR[@]}" --rcvbuf 512K -q "$URL" load --rw randwrite --bs 4k --qd 8 --time 2s \
+	--verify >"$XI_TMP/io.out" 2>&1 &
+IO_PID=$!
+skmem=
+for _ in $(seq 1 20); do
+	sleep 0.1
+	skmem=$(ss -tmnH state established "( sport = :$PORT or dport = :$PORT )" 2>/dev/null)
+	grep -q 'rb' <<<"$skmem" && break
+done
+wait "$IO_PID" || xi_fail "xiscsi-io ${TR[*]} load --verify: exit $? ($(cat "$XI_TMP/io.out"))"
+grep -q ' 0 errors' "$XI_TMP/io.out" || xi_fail "load had errors: $(cat "$XI_TMP/io.out")"
+grep -q 'read back intact' "$XI_TMP/io.out" || xi_fail "no verify line: $(cat "$XI_TMP/io.out")"
+if [ -n "$skmem" ]; then
+	# Target side: rb524288 (rcvbuf 256K), tb2097152 (sndbuf 1M); initiator: rb1048576.
+	grep -q 'rb524288,.*tb2097152' <<<"$skmem" ||
+		xi_fail "the target's connection lacks sndbuf 1M / rcvbuf 256K: $skmem"
+	grep -q 'rb1048576,' <<<"$skmem" ||
+		xi_fail "the initiator's connection lacks rcvbuf 512K: $skmem"
+else
+	echo "note: no ss output: socket buffer sizes not checked"
+fi
+"$XTGTADM" --socket "$SOCK" config save "$XI_TMP/saved.conf" >/dev/null || xi_fail "config save"
+for l in 'sndbuf 1M' 'busy-poll' 'rcvbuf 256K' 'send-hwm 8M'; do
+	grep -qx "$l" "$XI_TMP/saved.conf" ||
+		xi_fail "config save lost '$l': $(cat "$XI_TMP/saved.conf")"
+done
+xi_stop "$XT_PID" || xi_fail "xtgtd exit status $?"
 exit 0
