@@ -1,4 +1,6 @@
 /* Node records on disk; see noderec.h. */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -667,6 +669,33 @@ int noderec_iface_set(struct noderec_iface *f, const char *key, const char *valu
 		snprintf(f->netdev, sizeof(f->netdev), "%s", value);
 		return 0;
 	}
+	if (!strcmp(key, "iface.ipaddress")) {
+		/* IPv4 ADDR or ADDR/PREFIX (1..32); "" or <empty> clears it. */
+		char a[INET_ADDRSTRLEN];
+		const char *slash = strchr(value, '/');
+		size_t n = slash ? (size_t)(slash - value) : strlen(value);
+		struct in_addr in;
+
+		if (!*value || !strcmp(value, "<empty>")) {
+			f->ipaddress[0] = '\0';
+			return 0;
+		}
+		if (n == 0 || n >= sizeof(a) || strlen(value) >= sizeof(f->ipaddress))
+			return -EINVAL;
+		memcpy(a, value, n);
+		a[n] = '\0';
+		if (inet_pton(AF_INET, a, &in) != 1 || in.s_addr == htonl(INADDR_ANY))
+			return -EINVAL;
+		if (slash) {
+			errno = 0;
+			v = strtoull(slash + 1, &end, 10);
+			if (errno || end == slash + 1 || *end || v < 1 || v > 32 ||
+			    !isdigit((unsigned char)slash[1]))
+				return -EINVAL;
+		}
+		snprintf(f->ipaddress, sizeof(f->ipaddress), "%s", value);
+		return 0;
+	}
 	if (!strcmp(key, "iface.queue")) {
 		if (!*value || *value == '-' || *value == '+')
 			return -EINVAL;
@@ -729,6 +758,7 @@ void noderec_iface_print(const struct noderec_iface *f, FILE *out)
 	fprintf(out, "iface.transport_name = %s\n", f->transport);
 	fprintf(out, "iface.net_ifacename = %s\n", f->netdev[0] ? f->netdev : "<empty>");
 	fprintf(out, "iface.queue = %u\n", f->queue);
+	fprintf(out, "iface.ipaddress = %s\n", f->ipaddress[0] ? f->ipaddress : "<empty>");
 }
 
 int noderec_iface_save(const char *root, const struct noderec_iface *f)

@@ -75,14 +75,16 @@ int noderec_foreach_discovery(const char *root,
  */
 struct noderec_iface {
 	char name[64];
-	char transport[8]; /* tcp, uring, xdp */
-	char netdev[16];   /* xdp: interface (IFNAMSIZ), "" for none */
-	uint32_t queue;    /* xdp: queue index on netdev */
+	char transport[8];  /* tcp, uring, xdp */
+	char netdev[16];    /* xdp: interface (IFNAMSIZ), "" for none */
+	uint32_t queue;     /* xdp: queue index on netdev */
+	char ipaddress[20]; /* xdp: the stack's own IPv4 ADDR[/PREFIX] on netdev, "" for none */
 };
 
 /* Letters, digits, '.', '-', '_'; 1..63 characters. */
 bool noderec_iface_name_ok(const char *name);
-/* Keys: iface.transport_name, iface.net_ifacename, iface.queue. -ENOENT, -EINVAL, -EPERM. */
+/* Keys: iface.transport_name, iface.net_ifacename, iface.queue, iface.ipaddress.
+ * -ENOENT, -EINVAL, -EPERM. */
 int noderec_iface_set(struct noderec_iface *f, const char *key, const char *value);
 /* "default" is built in: tcp, no netdev. -ENOENT when there is no such iface. */
 int noderec_iface_load(const char *root, const char *name, struct noderec_iface *f);

@@ -609,9 +609,13 @@ static int iface_line(const struct noderec_iface *f, void *arg)
 	json_t *arr = arg;
 
 	if (arr)
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I}", "name", f->name,
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:s}", "name", f->name,
 		                                     "transport", f->transport, "net_ifacename",
-		                                     f->netdev, "queue", (json_int_t)f->queue));
+		                                     f->netdev, "queue", (json_int_t)f->queue,
+		                                     "ipaddress", f->ipaddress));
+	else if (f->netdev[0] && f->ipaddress[0])
+		printf("%s %s,%s:%u,%s\n", f->name, f->transport, f->netdev, f->queue,
+		       f->ipaddress);
 	else if (f->netdev[0])
 		printf("%s %s,%s:%u\n", f->name, f->transport, f->netdev, f->queue);
 	else
@@ -697,7 +701,7 @@ int adm_iface(const struct opts *o)
 		err = noderec_iface_set(&f, o->name, o->value);
 		if (err == -ENOENT)
 			rc = usage_err("unknown iface setting '%s': want iface.transport_name, "
-			               "iface.net_ifacename or iface.queue",
+			               "iface.net_ifacename, iface.queue or iface.ipaddress",
 			               o->name);
 		else if (err == -EPERM)
 			rc = usage_err("'%s' names the iface and cannot be changed", o->name);

@@ -133,7 +133,7 @@ static int next_timeout(struct xd_daemon *d)
 	uint64_t now = xd_now_ms();
 	int t = -1;
 
-	for (int i = 0; i < XD_TRANSPORTS; i++) {
+	for (int i = 0; i < XD_LOOPS; i++) {
 		int lt;
 
 		if (!d->loops[i].loop)
@@ -189,7 +189,7 @@ static int run(struct xd_daemon *d)
 		int n, t;
 
 		/* Timers of libxiscsi fire from its poll: give every loop a turn. */
-		for (int i = 0; i < XD_TRANSPORTS; i++)
+		for (int i = 0; i < XD_LOOPS; i++)
 			if (d->loops[i].loop)
 				xiscsi_loop_poll(d->loops[i].loop, 0, 0);
 		run_work(d);
@@ -387,7 +387,7 @@ int main(int argc, char **argv)
 	log_info("stopped");
 out:
 	xd_ctl_stop(&d);
-	for (int i = 0; i < XD_TRANSPORTS; i++)
+	for (int i = 0; i < XD_LOOPS; i++)
 		if (d.loops[i].loop)
 			xiscsi_loop_free(d.loops[i].loop);
 	if (d.sfd >= 0)

@@ -21,11 +21,14 @@
 #include "initiator/noderec.h"
 
 #define XD_TRANSPORTS 3 /* tcp, uring, xdp */
+/* Those three, then loops bound by an iface to an interface queue (xdp). */
+#define XD_LOOPS (XD_TRANSPORTS + 16)
 
 struct xd_loop {
 	struct xi_evh evh;
 	const char *transport;
 	struct xiscsi_loop *loop;
+	char bind[48]; /* "IF:QUEUE[ ADDR/PREFIX]" of a bound loop, "" otherwise */
 };
 
 struct xd_client;
@@ -95,7 +98,7 @@ struct xd_sess {
 
 struct xd_daemon {
 	int epfd;
-	struct xd_loop loops[XD_TRANSPORTS];
+	struct xd_loop loops[XD_LOOPS];
 	struct xd_sess *sessions;
 	unsigned next_sid;
 	const char *root;   /* node and iface records */
@@ -135,7 +138,10 @@ int xd_sess_logout(struct xd_sess *s, struct xd_client *c);
 int xd_sess_rescan(struct xd_sess *s, struct xd_client *c);
 void xd_sess_work(struct xd_sess *s);
 json_t *xd_sess_json(const struct xd_sess *s);
-int xd_loop_get(struct xd_daemon *d, const char *transport, struct xd_loop **out);
+/* The loop of transport; with xdp_if (IF:QUEUE) and xdp_ip (ADDR[/PREFIX] or
+ * NULL) one bound to that interface queue, made by the first caller. */
+int xd_loop_get(struct xd_daemon *d, const char *transport, const char *xdp_if, const char *xdp_ip,
+                struct xd_loop **out);
 uint64_t xd_now_ms(void);
 /* Record text of a noderec as a JSON object of strings. */
 json_t *xd_record_json(const struct noderec *r);

@@ -305,9 +305,9 @@ static json_t *cmd_session_list(struct xd_client *c, json_t *args, const char **
 
 static int iface_one(const struct noderec_iface *f, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:I}", "name", f->name, "transport",
+	json_array_append_new(arg, json_pack("{s:s,s:s,s:s,s:I,s:s}", "name", f->name, "transport",
 	                                     f->transport, "net_ifacename", f->netdev, "queue",
-	                                     (json_int_t)f->queue));
+	                                     (json_int_t)f->queue, "ipaddress", f->ipaddress));
 	return 0;
 }
 

@@ -42,10 +42,13 @@ static void loop_event(struct xi_evh *h, uint32_t events)
 	xiscsi_loop_poll(lp->loop, 0, 0);
 }
 
-int xd_loop_get(struct xd_daemon *d, const char *transport, struct xd_loop **out)
+int xd_loop_get(struct xd_daemon *d, const char *transport, const char *xdp_if, const char *xdp_ip,
+                struct xd_loop **out)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct xd_loop *lp = NULL;
+	char bind[sizeof(lp->bind)], o_if[40], o_ip[40];
+	const char *opts[3] = {NULL, NULL, NULL};
 	int err, fd;
 
 	for (int i = 0; i < XD_TRANSPORTS; i++) {
@@ -56,13 +59,37 @@ int xd_loop_get(struct xd_daemon *d, const char *transport, struct xd_loop **out
 	}
 	if (!lp)
 		return -ENOENT;
+	if (xdp_if && *xdp_if) {
+		/* One loop per interface queue (and address): the queue is
+		 * the loop's alone, and sessions bound alike share it. */
+		if ((size_t)snprintf(bind, sizeof(bind), "%s%s%s", xdp_if, xdp_ip ? " " : "",
+		                     xdp_ip ? xdp_ip : "") >= sizeof(bind))
+			return -EINVAL;
+		snprintf(o_if, sizeof(o_if), "xdp-if=%s", xdp_if);
+		opts[0] = o_if;
+		if (xdp_ip && *xdp_ip) {
+			snprintf(o_ip, sizeof(o_ip), "xdp-ip=%s", xdp_ip);
+			opts[1] = o_ip;
+		}
+		lp = NULL;
+		for (int i = XD_TRANSPORTS; i < XD_LOOPS && !lp; i++)
+			if (d->loops[i].loop && d->loops[i].transport == transport &&
+			    !strcmp(d->loops[i].bind, bind))
+				lp = &d->loops[i];
+		for (int i = XD_TRANSPORTS; i < XD_LOOPS && !lp; i++)
+			if (!d->loops[i].loop)
+				lp = &d->loops[i];
+		if (!lp)
+			return -ENOSPC;
+	}
 	if (lp->loop) {
 		*out = lp;
 		return 0;
 	}
-	err = xiscsi_loop_new(transport, &lp->loop);
+	err = xiscsi_loop_new_opts(transport, opts[0] ? opts : NULL, &lp->loop);
 	if (err)
 		return err;
+	snprintf(lp->bind, sizeof(lp->bind), "%s", opts[0] ? bind : "");
 	fd = xiscsi_loop_fd(lp->loop);
 	if (fd < 0) {
 		xiscsi_loop_free(lp->loop);
@@ -342,7 +369,7 @@ int xd_sess_login(struct xd_daemon *d, json_t *record, json_t *options, const ch
 	struct xd_sess *s;
 	struct noderec r;
 	const char *iface_name, *why;
-	char transport[8];
+	char transport[8], bind_if[32] = "";
 	int rc;
 
 	rc = record_check(record, &r, err, errlen);
@@ -376,16 +403,6 @@ int xd_sess_login(struct xd_daemon *d, json_t *record, json_t *options, const ch
 		noderec_free(&r);
 		return -ENOTSUP;
 	}
-	if (!strcmp(transport, "xdp") && f.netdev[0]) {
-		/* libxiscsi's loop takes no interface queue yet: refuse rather
-		 * than run on a queue the user did not choose. */
-		snprintf(err, errlen,
-		         "iface %s: binding xdp to %s queue %u needs a libxiscsi loop option for "
-		         "the interface queue, which this build lacks",
-		         f.name, f.netdev, f.queue);
-		noderec_free(&r);
-		return -ENOTSUP;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		noderec_free(&r);
@@ -404,9 +421,19 @@ int xd_sess_login(struct xd_daemon *d, json_t *record, json_t *options, const ch
 	                                 NULL, 10) +
 	               1;
 	noderec_free(&r);
-	rc = xd_loop_get(d, transport, &s->lp);
+	/* An xdp iface names the interface queue (and the stack's address)
+	 * its sessions' loop takes; other transports ignore the netdev. */
+	if (!strcmp(transport, "xdp") && f.netdev[0])
+		snprintf(bind_if, sizeof(bind_if), "%s:%u", f.netdev, f.queue);
+	rc = xd_loop_get(d, transport, bind_if[0] ? bind_if : NULL,
+	                 bind_if[0] && f.ipaddress[0] ? f.ipaddress : NULL, &s->lp);
 	if (rc) {
-		snprintf(err, errlen, "transport %s: %s", transport, strerror(-rc));
+		if (bind_if[0])
+			snprintf(err, errlen, "transport %s on %s (iface %s): %s", transport,
+			         bind_if, f.name,
+			         rc == -ENOSPC ? "too many bound loops" : strerror(-rc));
+		else
+			snprintf(err, errlen, "transport %s: %s", transport, strerror(-rc));
 		goto fail;
 	}
 	rc = opts_from_record(s, options, err, errlen);
