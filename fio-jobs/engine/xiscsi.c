@@ -33,6 +33,8 @@
 /* Sessions per file: enough to spread a job over connections, small enough
  * that a typo cannot open thousands of them. */
 #define XIO_MAX_SESSIONS 64
+/* Entries of transport_opts. */
+#define XIO_MAX_TOPTS 32
 
 struct xio_options {
 	void *pad; /* fio treats an option at offset 0 as unset */
@@ -44,6 +46,9 @@ struct xio_options {
 	char *data_digest;
 	unsigned int sessions;
 	unsigned int reap_min;
+	char *transport_opts;
+	char *xdp_if;
+	char *xdp_ip;
 };
 
 static struct fio_option options[] = {
@@ -125,6 +130,34 @@ static struct fio_option options[] = {
                 .def = "0",
                 .help = "getevents() waits for this many completions (or all in flight, "
                         "or fio's min if more); 0: iodepth/8, at least 1",
+                .category = FIO_OPT_C_ENGINE,
+                .group = FIO_OPT_G_ISCSI,
+        },
+        {
+                .name = "transport_opts",
+                .lname = "xiscsi transport options",
+                .type = FIO_OPT_STR_STORE,
+                .off1 = offsetof(struct xio_options, transport_opts),
+                .help = "transport options NAME=VALUE (or NAME), comma separated, as in "
+                        "xiscsi-transport(7): busy-poll,sqpoll-idle=10,sndbuf=1M,...",
+                .category = FIO_OPT_C_ENGINE,
+                .group = FIO_OPT_G_ISCSI,
+        },
+        {
+                .name = "xdp_if",
+                .lname = "xiscsi xdp interface",
+                .type = FIO_OPT_STR_STORE,
+                .off1 = offsetof(struct xio_options, xdp_if),
+                .help = "xdp: interface and queue to take, IF[:QUEUE] (transport option xdp-if)",
+                .category = FIO_OPT_C_ENGINE,
+                .group = FIO_OPT_G_ISCSI,
+        },
+        {
+                .name = "xdp_ip",
+                .lname = "xiscsi xdp address",
+                .type = FIO_OPT_STR_STORE,
+                .off1 = offsetof(struct xio_options, xdp_ip),
+                .help = "xdp: our IPv4 ADDR/PREFIX on that link (transport option xdp-ip)",
                 .category = FIO_OPT_C_ENGINE,
                 .group = FIO_OPT_G_ISCSI,
         },
@@ -243,7 +276,42 @@ static struct xiscsi_loop *xio_loop_new(struct thread_data *td)
 	const char *name;
 	int ret;
 
-	ret = xiscsi_loop_new(eo->transport, &loop);
+	/* transport_opts split at commas, then xdp_if and xdp_ip. */
+	const char *opts[XIO_MAX_TOPTS + 3];
+	char *list = NULL, *tok, *save = NULL, xif[48], xip[48];
+	unsigned int n = 0;
+
+	if (eo->transport_opts && *eo->transport_opts) {
+		list = strdup(eo->transport_opts);
+		if (!list)
+			return NULL;
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (n == XIO_MAX_TOPTS) {
+				log_err("xiscsi: transport_opts: more than %d options\n",
+				        XIO_MAX_TOPTS);
+				free(list);
+				return NULL;
+			}
+			opts[n++] = tok;
+		}
+	}
+	if (eo->xdp_if && *eo->xdp_if) {
+		snprintf(xif, sizeof(xif), "xdp-if=%s", eo->xdp_if);
+		opts[n++] = xif;
+	}
+	if (eo->xdp_ip && *eo->xdp_ip) {
+		snprintf(xip, sizeof(xip), "xdp-ip=%s", eo->xdp_ip);
+		opts[n++] = xip;
+	}
+	opts[n] = NULL;
+	ret = xiscsi_loop_new_opts(eo->transport, n ? opts : NULL, &loop);
+	free(list);
+	if (ret == -EINVAL && n) {
+		/* libxiscsi's log line above names the option. */
+		log_err("xiscsi: bad or missing transport option (transport_opts, xdp_if, "
+		        "xdp_ip)\n");
+		return NULL;
+	}
 	if (ret < 0) {
 		/* The library falls back on $XISCSI_TRANSPORT: name what it tried. */
 		name = eo->transport ? eo->transport : getenv("XISCSI_TRANSPORT");
