@@ -1,6 +1,8 @@
 #!/bin/bash
 # xtgtd on the xdp transport (AF_XDP + utcp, its own address on a veth end
-# in one namespace) serving an initiator on kernel sockets in another:
+# in one namespace, from --xdp-if/--xdp-ip the first time and from the
+# XISCSI_XDP_* environment the second) serving an initiator on kernel
+# sockets in another:
 # 256 MiB of random data written and read back by xiscsi-io (tcp),
 # verified, then compared with qemu-img. Then the crash case: xtgtd killed
 # with SIGKILL leaves no XDP program on the interface (the BPF link dies
@@ -9,8 +11,11 @@
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/xdp-lib.sh" tgt
 
-xi_bg xtgtd ip netns exec "$XDP_NS_X" env -u XISCSI_XDP_QUIET "$XTGTD" -f --transport xdp --listen "$XDP_IP:3260" --target "$XDP_IQN" \
-	--lun "ram:${XDP_MIB}M"
+# The first daemon gets its interface and address as options, with the
+# environment cleared; the second (below) from XISCSI_XDP_IF/XISCSI_XDP_IP.
+xi_bg xtgtd ip netns exec "$XDP_NS_X" env -u XISCSI_XDP_QUIET -u XISCSI_XDP_IF -u XISCSI_XDP_IP \
+	"$XTGTD" -f --transport xdp --xdp-if h2x:0 --xdp-ip "$XDP_IP/24" --listen "$XDP_IP:3260" \
+	--target "$XDP_IQN" --lun "ram:${XDP_MIB}M"
 xdp_wait_port "$XDP_NS_K" "$XDP_IP" 3260
 grep -q "^xdp: h2x queue 0: " "$XI_TMP/xtgtd.log" || xi_fail "no xdp setup line in the log"
 URL=iscsi://$XDP_IP:3260/$XDP_IQN/0
