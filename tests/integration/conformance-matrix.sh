@@ -8,7 +8,8 @@
 #   plain      512-byte blocks
 #   4096       4096-byte blocks
 #   thin       512, thin provisioned (UNMAP, WRITE SAME UNMAP, GET LBA STATUS)
-#   removable  512, removable medium (PreventAllow, StartStopUnit, NoMedia)
+#   removable  512, removable medium, thin (PreventAllow, StartStopUnit,
+#              NoMedia: UNMAP on an ejected medium too)
 #   wp         512, write protected, thin (ReadOnly: UNMAP and WRITE SAME
 #              UNMAP get DATA PROTECT too)
 #   lbppb      512 on 4096-byte physical blocks, thin (the LBPPB >= 2 tests)
@@ -65,13 +66,17 @@ WP_WRITERS='Write10.Async|iSCSITMF.AbortTaskSimpleAsync|Unmap.VPD|WriteSame10.Un
 # first descriptor to start at n+LBPPB; SBC-4 5.8.2 puts the requested LBA
 # there. Clean where LBPPB is 1 (thin).
 SUITE_BUGS='lbppb:GetLBAStatus.UnmapSingle'
+# Tests that skip a LUN that is not removable saying so only with -V (at
+# LOG_VERBOSE): GOOD there tested nothing, so they count as skipped
+# everywhere but on the removable profile.
+SILENT_SKIPS='NoMedia.NoMediaSBC|StartStopUnit.PwrCnd|StartStopUnit.NoLoej'
 
 xt_spec() {
 	case $1 in
 	plain) echo ram:64M ;;
 	4096) echo ram:64M,bs=4096 ;;
 	thin) echo ram:128M,thin ;;
-	removable) echo ram:64M,removable ;;
+	removable) echo ram:64M,removable,thin ;;
 	wp) echo ram:16M,ro,thin ;;
 	lbppb) echo ram:64M,thin,pbs=4096 ;;
 	file) echo "file:$XI_TMP/xtgtd-file.img,size=64M,thin" ;;
@@ -254,7 +259,7 @@ if [ "$FULL" = 1 ]; then
 				xi_fail "tgtadm: LUN $lun ($p)"
 			case $p in
 			thin | file) prm=thin_provisioning=1 ;;
-			removable) prm=removable=1 ;;
+			removable) prm=removable=1,thin_provisioning=1 ;;
 			wp) prm=readonly=1,thin_provisioning=1 ;;
 			lbppb) prm=thin_provisioning=1,lbppbe=3 ;;
 			*) prm="" ;;
@@ -300,10 +305,11 @@ for tag in xtgtd tgtd; do
 		for fam in SCSI iSCSI; do
 			f=$RES/$tag.$p.$fam
 			[ -f "$f" ] && awk -F'\t' -v t="$tag" -v p="$p" -v fam="$fam" \
-				-v writers="$WP_WRITERS" -v bugs="$SUITE_BUGS" '
+				-v writers="$WP_WRITERS" -v bugs="$SUITE_BUGS" -v silent="$SILENT_SKIPS" '
 				BEGIN {
 					n = split(writers, a, /\|/); for (i = 1; i <= n; i++) ww[a[i]] = 1
 					n = split(bugs, a, / /); for (i = 1; i <= n; i++) sb[a[i]] = 1
+					n = split(silent, a, /\|/); for (i = 1; i <= n; i++) ss[a[i]] = 1
 				}
 				{
 					c = $2
@@ -312,6 +318,10 @@ for tag in xtgtd tgtd; do
 						c = "wp-write"
 					else if (c == "failed" && ((p ":" $1) in sb))
 						c = "suite-bug"
+					if (c == "clean" && ($1 in ss) && p != "removable") {
+						c = "skipped"
+						$3 = "LUN is not removable (said only with -V)"
+					}
 					print fam "." $1 "\t" t "\t" p "\t" c "\t" $3
 				}' "$f"
 		done
