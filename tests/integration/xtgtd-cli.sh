@@ -92,21 +92,31 @@ fi
 "$IO" "${TR[@]}" --rcvbuf 512K -q "$URL" load --rw randwrite --bs 4k --qd 8 --time 2s \
 	--verify >"$XI_TMP/io.out" 2>&1 &
 IO_PID=$!
-skmem=
+skmem= iskmem=
 for _ in $(seq 1 20); do
 	sleep 0.1
-	skmem=$(ss -tmnH state established "( sport = :$PORT or dport = :$PORT )" 2>/dev/null)
-	grep -q 'rb' <<<"$skmem" && break
+	skmem=$(ss -tmnH state established "( sport = :$PORT )" 2>/dev/null)
+	iskmem=$(ss -tmnH state established "( dport = :$PORT )" 2>/dev/null)
+	grep -q 'rb' <<<"$skmem" && grep -q 'rb' <<<"$iskmem" && break
 done
 wait "$IO_PID" || xi_fail "xiscsi-io ${TR[*]} load --verify: exit $? ($(cat "$XI_TMP/io.out"))"
 grep -q ' 0 errors' "$XI_TMP/io.out" || xi_fail "load had errors: $(cat "$XI_TMP/io.out")"
 grep -q 'read back intact' "$XI_TMP/io.out" || xi_fail "no verify line: $(cat "$XI_TMP/io.out")"
-if [ -n "$skmem" ]; then
-	# Target side: rb524288 (rcvbuf 256K), tb2097152 (sndbuf 1M); initiator: rb1048576.
-	grep -q 'rb524288,.*tb2097152' <<<"$skmem" ||
-		xi_fail "the target's connection lacks sndbuf 1M / rcvbuf 256K: $skmem"
-	grep -q 'rb1048576,' <<<"$skmem" ||
-		xi_fail "the initiator's connection lacks rcvbuf 512K: $skmem"
+# The kernel doubles SO_SNDBUF/SO_RCVBUF, after capping them at wmem_max/rmem_max.
+kbuf() {
+	local v=$1 max
+	max=$(cat "/proc/sys/net/core/$2" 2>/dev/null || echo "$v")
+	[ "$v" -gt "$max" ] && v=$max
+	echo $((2 * v))
+}
+if [ -n "$skmem" ] && [ -n "$iskmem" ]; then
+	t_rb=$(kbuf $((256 * 1024)) rmem_max)
+	t_tb=$(kbuf $((1024 * 1024)) wmem_max)
+	i_rb=$(kbuf $((512 * 1024)) rmem_max)
+	grep -q "rb$t_rb,.*tb$t_tb," <<<"$skmem" ||
+		xi_fail "the target's connection lacks sndbuf 1M / rcvbuf 256K (rb$t_rb tb$t_tb): $skmem"
+	grep -q "rb$i_rb," <<<"$iskmem" ||
+		xi_fail "the initiator's connection lacks rcvbuf 512K (rb$i_rb): $iskmem"
 else
 	echo "note: no ss output: socket buffer sizes not checked"
 fi
