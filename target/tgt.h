@@ -45,7 +45,7 @@ struct tgt_target {
 	size_t nluns;
 	size_t luns_cap;
 	bool removed; /* by the admin side; the slot stays for live pointers */
-	char **acl; /* empty: every initiator may log in */
+	char **acl;   /* empty: every initiator may log in */
 	size_t nacl;
 	struct tgt_cfg_chap chap;
 	struct tgt_cfg_chap chap_mutual;

@@ -75,9 +75,9 @@ struct utcp_link_ops {
 /* ---- the stack ---- */
 
 /* utcp_cfg.flags */
-#define UTCP_RX_CSUM_OK  (1u << 0) /* the link verified IPv4/TCP checksums */
-#define UTCP_ANSWER_ARP  (1u << 1) /* answer ARP requests for 'ip' (the kernel does not own it) */
-#define UTCP_NO_DELACK   (1u << 2) /* ACK every segment at once */
+#define UTCP_RX_CSUM_OK (1u << 0) /* the link verified IPv4/TCP checksums */
+#define UTCP_ANSWER_ARP (1u << 1) /* answer ARP requests for 'ip' (the kernel does not own it) */
+#define UTCP_NO_DELACK  (1u << 2) /* ACK every segment at once */
 
 /* A test mode that damages the link, applied to frames in both directions
  * (rates in parts per million, from a seeded PRNG so a run can be
