@@ -57,6 +57,8 @@ struct bs_open_args {
 	bool direct;         /* O_DIRECT: no page cache (file stores) */
 	bool sync_io;        /* no io_uring: pread/pwrite on the calling thread */
 	uint32_t block_size; /* the LU's logical block size, for O_DIRECT alignment */
+	/* bs_crypt_ops only: the store it encrypts into (ram or file). */
+	const struct bs_ops *inner;
 	/* A one-line reason when open fails for more than errno says. */
 	char *why;
 	size_t whylen;
@@ -102,6 +104,21 @@ struct tgt_bs {
 extern const struct bs_ops bs_ram_ops;
 extern const struct bs_ops bs_file_ops;
 extern const struct bs_ops bs_null_ops;
+
+/*
+ * Encryption at rest (bs_crypt.c): AES-256-XTS per logical block, tweak =
+ * LBA, over the store in bs_open_args.inner. The key is kept in
+ * "<path>.key" for a file store, in memory for RAM.
+ */
+#define BS_CRYPT_KEY_LEN 64
+extern const struct bs_ops bs_crypt_ops;
+bool bs_is_crypt(const struct tgt_bs *bs);
+/*
+ * Cryptographic erase: a new random key (persisted first for a file store),
+ * the old one cleansed; blocks written before now read as noise. The caller
+ * keeps reads and writes away meanwhile, or they may see either key.
+ */
+int bs_crypt_rekey(struct tgt_bs *bs);
 
 static inline int bs_open(struct tgt_bs *bs, const struct bs_ops *ops, const struct bs_open_args *a)
 {

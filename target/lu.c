@@ -161,7 +161,7 @@ static int spec_option(struct tgt_lu_spec *spec, const char *opt, size_t n, char
 		val++;
 #define KEY_IS(k) (klen == sizeof(k) - 1 && memcmp(buf, k, klen) == 0)
 	if (KEY_IS("ro") || KEY_IS("thin") || KEY_IS("removable") || KEY_IS("sync") ||
-	    KEY_IS("direct")) {
+	    KEY_IS("direct") || KEY_IS("crypt")) {
 		if (val) {
 			set_err(err, errlen, "option '%.*s' takes no value", (int)klen, buf);
 			return -EINVAL;
@@ -174,6 +174,8 @@ static int spec_option(struct tgt_lu_spec *spec, const char *opt, size_t n, char
 			spec->removable = true;
 		else if (KEY_IS("direct"))
 			spec->direct = true;
+		else if (KEY_IS("crypt"))
+			spec->crypt = true;
 		else
 			spec->dsync = true;
 		return 0;
@@ -181,7 +183,7 @@ static int spec_option(struct tgt_lu_spec *spec, const char *opt, size_t n, char
 	if (!val) {
 		set_err(err, errlen,
 		        "unknown option '%s' (size=, bs=, ro, thin, removable, sync, "
-		        "direct, aio=, product=, serial=)",
+		        "direct, aio=, crypt, product=, serial=)",
 		        buf);
 		return -EINVAL;
 	}
@@ -307,6 +309,18 @@ int tgt_lu_spec_parse(const char *str, struct tgt_lu_spec *spec, char *err, size
 		set_err(err, errlen, "direct and aio= are for file stores only");
 		return -EINVAL;
 	}
+	if (spec->crypt && spec->type == TGT_BS_NULL) {
+		set_err(err, errlen, "crypt is for ram and file stores only");
+		return -EINVAL;
+	}
+	if (spec->crypt && spec->thin) {
+		/* A deallocated block reads as zeros from the store, which decrypt
+		 * to noise, not the zeros LBPRZ promises. */
+		set_err(err, errlen,
+		        "crypt and thin cannot be combined: deallocated blocks would "
+		        "not read back as zeros");
+		return -EINVAL;
+	}
 	if (spec->phys_block_size && spec->phys_block_size < spec->block_size) {
 		set_err(err, errlen, "physical block size %u is below the %u-byte logical block",
 		        spec->phys_block_size, spec->block_size);
@@ -369,6 +383,10 @@ int tgt_lu_open(struct tgt_lu **out, const struct tgt_lu_spec *spec, const char 
 	a.direct = spec->direct;
 	a.sync_io = spec->aio_sync;
 	a.block_size = spec->block_size;
+	if (spec->crypt) {
+		a.inner = ops;
+		ops = &bs_crypt_ops;
+	}
 	a.why = err;
 	a.whylen = errlen;
 	if (err && errlen)
@@ -394,6 +412,7 @@ int tgt_lu_open(struct tgt_lu **out, const struct tgt_lu_spec *spec, const char 
 	}
 	lu->readonly = spec->readonly;
 	lu->thin = spec->thin;
+	lu->crypt = spec->crypt;
 	if (lu->thin && !bs_can_unmap(&lu->bs)) {
 		set_err(err, errlen, "%s store cannot deallocate: no thin provisioning", ops->name);
 		rc = -EINVAL;

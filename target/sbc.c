@@ -664,7 +664,8 @@ int sbc_orwrite(struct tgt_lu *lu, struct scsi_task *t)
 
 struct sanitize_job {
 	struct tgt_lu *lu;
-	bool erase; /* block erase by deallocation */
+	bool erase;  /* block erase by deallocation */
+	bool crypto; /* crypto erase: a new key */
 	bool invert;
 	size_t plen;
 	uint8_t pat[4096];
@@ -742,7 +743,10 @@ static void *sanitize_thread(void *arg)
 	struct scsi_task *t;
 	int rc;
 
-	if (j->erase && bs_can_unmap(&lu->bs))
+	if (j->crypto)
+		/* Every block now decrypts to noise; reads stay GOOD (WACEREQ 01b). */
+		rc = bs_crypt_rekey(&lu->bs);
+	else if (j->erase && bs_can_unmap(&lu->bs))
 		/* Erased blocks read zeros; a store that can deallocate does it at once. */
 		rc = bs_unmap(&lu->bs, 0, lu->bs.size);
 	else
@@ -800,6 +804,17 @@ int sbc_sanitize(struct tgt_lu *lu, struct scsi_task *t)
 			return scsi_task_bad_cdb(t, 7, -1);
 		}
 		j->erase = true;
+	} else if (sa == SANITIZE_CRYPTO_ERASE) {
+		/* Offered where the data is encrypted at rest (crypt), SBC-4 5.27.4. */
+		if (!lu->crypt || !bs_is_crypt(&lu->bs)) {
+			free(j);
+			return scsi_task_bad_cdb(t, 1, 4);
+		}
+		if (plen) {
+			free(j);
+			return scsi_task_bad_cdb(t, 7, -1);
+		}
+		j->crypto = true;
 	} else {
 		uint16_t patlen;
 		int bad = -1;

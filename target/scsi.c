@@ -277,6 +277,10 @@ const struct scsi_sa_cmd scsi_sa_cmds[] = {
          SANITIZE_BLOCK_ERASE,
          {"SANITIZE BLOCK ERASE", sbc_sanitize, NULL, SCSI_F_MEDIUM | WR_FLAGS, 10,
           U10(SANITIZE, 0xa0 | SANITIZE_BLOCK_ERASE, 0, 0, 0, 0, 0, 0xff, 0xff)}},
+        {SANITIZE,
+         SANITIZE_CRYPTO_ERASE,
+         {"SANITIZE CRYPTO ERASE", sbc_sanitize, NULL, SCSI_F_MEDIUM | WR_FLAGS, 10,
+          U10(SANITIZE, 0xa0 | SANITIZE_CRYPTO_ERASE, 0, 0, 0, 0, 0, 0xff, 0xff)}},
         {EXTENDED_COPY,
          0x00,
          {"EXTENDED COPY(LID1)", spc_extended_copy, xfer_be32_at10,
@@ -337,6 +341,8 @@ bool scsi_cmd_available(const struct tgt_lu *lu, const struct scsi_cmd *c)
 		return lu && lu->thin;
 	if (c->exec == sbc_sanitize && c->usage[1] == (0xa0 | SANITIZE_BLOCK_ERASE))
 		return lu && lu->thin;
+	if (c->exec == sbc_sanitize && c->usage[1] == (0xa0 | SANITIZE_CRYPTO_ERASE))
+		return lu && lu->crypt;
 	return true;
 }
 

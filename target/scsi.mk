@@ -4,11 +4,11 @@ noinst_LTLIBRARIES += target/libxtscsi.la
 target_libxtscsi_la_SOURCES = \
 	target/scsi.h target/scsi.c target/spc.c target/sbc.c target/pr.c target/xcopy.c \
 	target/lu.h target/lu.c \
-	target/bs.h target/bs_ram.c target/bs_file.c target/bs_null.c
-target_libxtscsi_la_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS)
+	target/bs.h target/bs_ram.c target/bs_file.c target/bs_null.c target/bs_crypt.c
+target_libxtscsi_la_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(CRYPTO_CFLAGS)
 # bs_file.c reaps its io_uring from transport pollers (xt_poller_add):
 # whoever links this library links transport/libxt.la too.
-target_libxtscsi_la_LIBADD = lib/libxcore.la $(URING_LIBS) -lpthread
+target_libxtscsi_la_LIBADD = lib/libxcore.la $(URING_LIBS) $(CRYPTO_LIBS) -lpthread
 
 if ENABLE_TESTS
 XI_SCSI_TEST_LDADD = target/libxtscsi.la transport/libxt.la lib/libxcore.la $(CMOCKA_LIBS) -lpthread
@@ -33,6 +33,11 @@ TESTS += tests/unit/test_bs_file
 tests_unit_test_bs_file_SOURCES = tests/unit/test_bs_file.c
 tests_unit_test_bs_file_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(URING_CFLAGS)
 tests_unit_test_bs_file_LDADD = $(XI_SCSI_TEST_LDADD) $(URING_LIBS)
+check_PROGRAMS += tests/unit/test_bs_crypt
+TESTS += tests/unit/test_bs_crypt
+tests_unit_test_bs_crypt_SOURCES = tests/unit/test_bs_crypt.c
+tests_unit_test_bs_crypt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_bs_crypt_LDADD = $(XI_SCSI_TEST_LDADD) $(CRYPTO_LIBS)
 tests_unit_test_scsi_xcopy_SOURCES = tests/unit/test_scsi_xcopy.c tests/unit/test_scsi_util.h
 tests_unit_test_scsi_xcopy_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_scsi_xcopy_LDADD = $(XI_SCSI_TEST_LDADD)

@@ -179,6 +179,10 @@ static size_t vpd_bdc(struct tgt_lu *lu, uint8_t *b)
 	 * only where BLOCK ERASE is offered, i.e. thin. */
 	if (lu->thin)
 		b[7] = 0x40;
+	/* WACEREQ 01b: after CRYPTO ERASE (crypt only) reads are GOOD, and
+	 * return the old blocks decrypted with the new key: noise. */
+	if (lu->crypt)
+		b[7] |= 0x10;
 	return 64;
 }
 
