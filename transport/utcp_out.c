@@ -93,7 +93,10 @@ static void build_headers(struct utcp_stack *st, uint8_t *buf, const uint8_t *dm
 	wr16(th->dport, dport);
 }
 
-static void tcp_csum(uint8_t *buf, size_t tcp_len)
+/* The TCP checksum of a segment of tcp_len bytes whose first th_len bytes
+ * (header and options) are still to be summed; dsum is the sum of the rest,
+ * the data, taken while it was copied in (csum_copy). */
+static void tcp_csum_part(uint8_t *buf, size_t tcp_len, size_t th_len, uint64_t dsum)
 {
 	struct utcp_iph *ip = (struct utcp_iph *)(buf + sizeof(struct utcp_ethh));
 	struct utcp_tcph *th = (struct utcp_tcph *)(ip + 1);
@@ -101,8 +104,15 @@ static void tcp_csum(uint8_t *buf, size_t tcp_len)
 	uint16_t c;
 
 	memset(th->csum, 0, 2);
-	c = (uint16_t)~csum_fold(csum_add(sum, (const uint8_t *)th, tcp_len));
+	sum += dsum;
+	sum += sum < dsum;
+	c = (uint16_t)~csum_fold(csum_add(sum, (const uint8_t *)th, th_len));
 	memcpy(th->csum, &c, 2);
+}
+
+static void tcp_csum(uint8_t *buf, size_t tcp_len)
+{
+	tcp_csum_part(buf, tcp_len, tcp_len, 0);
 }
 
 /* A RST that belongs to no socket (RFC 793 3.4, "Reset Generation"). */
@@ -247,6 +257,7 @@ long ut_send_segment(struct utcp_sock *s, uint32_t seq, uint8_t flags, uint32_t 
 	uint8_t *buf;
 	struct utcp_tcph *th;
 	size_t dlen = 0;
+	uint64_t dsum = 0;
 
 	/* the MSS counts no options (RFC 6691) */
 	if (want > s->mss - optlen)
@@ -275,7 +286,14 @@ long ut_send_segment(struct utcp_sock *s, uint32_t seq, uint8_t flags, uint32_t 
 				size_t c =
 				        iov[i].iov_len < want - dlen ? iov[i].iov_len : want - dlen;
 
-				memcpy(buf + hdr + dlen, iov[i].iov_base, c);
+				uint64_t part = csum_copy(0, buf + hdr + dlen,
+				                          (const uint8_t *)iov[i].iov_base, c);
+
+				/* the header is whole 32-bit words: data starts even */
+				if (dlen & 1)
+					part = csum_odd(part);
+				dsum += part;
+				dsum += dsum < part;
 				dlen += c;
 				got += c;
 			}
@@ -299,7 +317,7 @@ long ut_send_segment(struct utcp_sock *s, uint32_t seq, uint8_t flags, uint32_t 
 	wr16(th->win, rcv_win_field(s, flags & TH_SYN));
 	memset(th->urg, 0, 2);
 	memcpy(th + 1, opt, optlen);
-	tcp_csum(buf, hdr - ETH_IP_LEN + dlen);
+	tcp_csum_part(buf, hdr - ETH_IP_LEN + dlen, hdr - ETH_IP_LEN, dsum);
 	if (flags & TH_ACK)
 		ack_sent(s);
 	ut_link_submit(st, buf, hdr + dlen);
