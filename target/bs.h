@@ -108,7 +108,8 @@ extern const struct bs_ops bs_null_ops;
 /*
  * Encryption at rest (bs_crypt.c): AES-256-XTS per logical block, tweak =
  * LBA, over the store in bs_open_args.inner. The key is kept in
- * "<path>.key" for a file store, in memory for RAM.
+ * "<path>.key" for a file store, in memory for RAM. A block stored as all
+ * zeros (never written, deallocated) reads as zeros.
  */
 #define BS_CRYPT_KEY_LEN 64
 extern const struct bs_ops bs_crypt_ops;

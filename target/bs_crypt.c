@@ -15,8 +15,14 @@
  * submission. The key is copied out under a mutex per call, so a rekey
  * never races a half-done transfer into a mixed key.
  *
- * No deallocation: a block the inner store would read as zeros would
- * decrypt to noise, not zeros, so thin provisioning is refused (lu.c).
+ * A block whose stored bytes are all zeros reads as zeros, not decrypted:
+ * it was never written, or deallocated (thin: the inner store's unmap and
+ * lba_status pass through, and it zeroes or frees the blocks). A real
+ * ciphertext block is all zeros with odds of 2^-4096. So a fresh LUN reads
+ * zeros as a plain one does, LBPRZ holds, and a write next to a
+ * deallocated block (same RAM granule or file system block) leaves that
+ * block reading zeros. What this tells is only which blocks hold zeros on
+ * the medium, which thin provisioning tells anyway.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +100,13 @@ static int crypt_blocks(const struct bs_crypt *c, const uint8_t *key, bool enc, 
 		uint8_t iv[16] = {0};
 		int outl;
 
+		/* All zeros is no ciphertext (2^-4096 odds): never written. */
+		if (!enc && src[at] == 0 &&
+		    memcmp(src + at, src + at + 1, c->block_size - 1) == 0) {
+			if (dst != src)
+				memset(dst + at, 0, c->block_size);
+			continue;
+		}
 		for (int i = 0; i < 8; i++)
 			iv[i] = (uint8_t)(lba >> (8 * i));
 		if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, enc) != 1 ||
@@ -258,7 +271,7 @@ static int crypt_open(struct tgt_bs *bs, const struct bs_open_args *a)
 	/* A trailing partial block is no data unit: the LU never reaches it. */
 	bs->size = c->inner.size & ~(uint64_t)(c->block_size - 1);
 	bs->write_cache = c->inner.write_cache;
-	bs->unmap_granularity = 0;
+	bs->unmap_granularity = c->inner.unmap_granularity;
 	return 0;
 fail:
 	bs_close(&c->inner);
@@ -324,6 +337,21 @@ static int crypt_flush(struct tgt_bs *bs)
 	struct bs_crypt *c = bs->priv;
 
 	return bs_flush(&c->inner);
+}
+
+/* Deallocated blocks read zeros from the inner store, and so from here. */
+static int crypt_unmap(struct tgt_bs *bs, uint64_t off, uint64_t len)
+{
+	struct bs_crypt *c = bs->priv;
+
+	return bs_unmap(&c->inner, off, len);
+}
+
+static int crypt_lba_status(struct tgt_bs *bs, uint64_t off, bool *mapped, uint64_t *run)
+{
+	struct bs_crypt *c = bs->priv;
+
+	return bs_lba_status(&c->inner, off, mapped, run);
 }
 
 static void crypt_io_done(struct bs_io *io)
@@ -417,6 +445,8 @@ const struct bs_ops bs_crypt_ops = {
         .read = crypt_read,
         .write = crypt_write,
         .flush = crypt_flush,
+        .unmap = crypt_unmap,
+        .lba_status = crypt_lba_status,
         .submit = crypt_submit,
         .resize = crypt_resize,
 };

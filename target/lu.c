@@ -313,14 +313,6 @@ int tgt_lu_spec_parse(const char *str, struct tgt_lu_spec *spec, char *err, size
 		set_err(err, errlen, "crypt is for ram and file stores only");
 		return -EINVAL;
 	}
-	if (spec->crypt && spec->thin) {
-		/* A deallocated block reads as zeros from the store, which decrypt
-		 * to noise, not the zeros LBPRZ promises. */
-		set_err(err, errlen,
-		        "crypt and thin cannot be combined: deallocated blocks would "
-		        "not read back as zeros");
-		return -EINVAL;
-	}
 	if (spec->phys_block_size && spec->phys_block_size < spec->block_size) {
 		set_err(err, errlen, "physical block size %u is below the %u-byte logical block",
 		        spec->phys_block_size, spec->block_size);

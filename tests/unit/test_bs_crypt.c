@@ -3,7 +3,8 @@
  * data round-trips, what lands in the file is not the plaintext, the key
  * file is private and brings the data back after a reopen, a file with data
  * but no key is refused, and after bs_crypt_rekey (CRYPTO ERASE) the old
- * blocks no longer read back while new writes do. The io_uring path is run
+ * blocks no longer read back while new writes do; never-written and
+ * deallocated blocks read zeros (thin). The io_uring path is run
  * on a real transport group: the decryption happens in its completion.
  */
 #define _GNU_SOURCE
@@ -206,6 +207,54 @@ static void test_ram_rekey(void **state)
 	bs_close(&bs);
 }
 
+/* Never written and deallocated blocks read zeros, before and after a rekey. */
+static void test_zeros_and_unmap(void **state)
+{
+	uint8_t *w = malloc(32 * BLK), *r = malloc(32 * BLK), *z = calloc(1, 32 * BLK);
+	const struct bs_ops *inner[] = {&bs_ram_ops, &bs_file_ops};
+	struct tgt_bs bs;
+	char why[256];
+
+	(void)state;
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(open_crypt(&bs, inner[i], true, true, why, sizeof(why)), 0);
+		assert_true(bs.ops->unmap != NULL);
+		assert_int_equal(bs_read(&bs, r, 32 * BLK, 0), 0);
+		assert_memory_equal(r, z, 32 * BLK);
+		/* Plaintext zeros are stored as ciphertext, and read back as zeros. */
+		assert_int_equal(bs_write(&bs, z, BLK, 0, 0), 0);
+		if (inner[i] == &bs_file_ops) {
+			raw_read(w, BLK, 0);
+			assert_memory_not_equal(w, z, BLK);
+		}
+		fill(w, 32 * BLK, 5);
+		assert_int_equal(bs_write(&bs, w, 32 * BLK, 0, 0), 0);
+		/* Whole granules freed, a single block in the middle zeroed. */
+		assert_int_equal(bs_unmap(&bs, 0, 16 * BLK), 0);
+		assert_int_equal(bs_unmap(&bs, 20 * BLK, BLK), 0);
+		assert_int_equal(bs_read(&bs, r, 32 * BLK, 0), 0);
+		assert_memory_equal(r, z, 16 * BLK);
+		assert_memory_equal(r + 16 * BLK, w + 16 * BLK, 4 * BLK);
+		assert_memory_equal(r + 20 * BLK, z, BLK);
+		assert_memory_equal(r + 21 * BLK, w + 21 * BLK, 11 * BLK);
+		/* A neighbour written later leaves the deallocated block at zeros. */
+		assert_int_equal(bs_write(&bs, w, BLK, 21 * BLK, 0), 0);
+		assert_int_equal(bs_read(&bs, r, BLK, 20 * BLK), 0);
+		assert_memory_equal(r, z, BLK);
+		/* After a rekey: written blocks noise, the rest still zeros. */
+		assert_int_equal(bs_crypt_rekey(&bs), 0);
+		assert_int_equal(bs_read(&bs, r, 32 * BLK, 0), 0);
+		assert_memory_equal(r, z, 16 * BLK);
+		assert_memory_not_equal(r + 16 * BLK, w + 16 * BLK, BLK);
+		assert_memory_not_equal(r + 16 * BLK, z, BLK);
+		assert_memory_equal(r + 20 * BLK, z, BLK);
+		bs_close(&bs);
+	}
+	free(w);
+	free(r);
+	free(z);
+}
+
 struct done_rec {
 	int calls;
 	ssize_t res;
@@ -315,6 +364,7 @@ int main(void)
 	        cmocka_unit_test(test_file_roundtrip_and_at_rest),
 	        cmocka_unit_test(test_file_rekey),
 	        cmocka_unit_test(test_ram_rekey),
+	        cmocka_unit_test(test_zeros_and_unmap),
 	        cmocka_unit_test(test_async_file),
 	};
 
