@@ -294,15 +294,11 @@ static void crypt_close(struct tgt_bs *bs)
 	bs->priv = NULL;
 }
 
-static int crypt_read(struct tgt_bs *bs, void *buf, size_t len, uint64_t off)
+static int read_aligned(struct bs_crypt *c, void *buf, size_t len, uint64_t off)
 {
-	struct bs_crypt *c = bs->priv;
 	uint8_t key[BS_CRYPT_KEY_LEN];
-	int rc;
+	int rc = bs_read(&c->inner, buf, len, off);
 
-	if (!aligned(c, len, off))
-		return -EINVAL;
-	rc = bs_read(&c->inner, buf, len, off);
 	if (rc)
 		return rc;
 	key_get(c, key);
@@ -311,15 +307,13 @@ static int crypt_read(struct tgt_bs *bs, void *buf, size_t len, uint64_t off)
 	return rc;
 }
 
-static int crypt_write(struct tgt_bs *bs, const void *buf, size_t len, uint64_t off, unsigned flags)
+static int write_aligned(struct bs_crypt *c, const void *buf, size_t len, uint64_t off,
+                         unsigned flags)
 {
-	struct bs_crypt *c = bs->priv;
 	uint8_t key[BS_CRYPT_KEY_LEN];
 	void *bounce;
 	int rc;
 
-	if (!aligned(c, len, off))
-		return -EINVAL;
 	/* Block aligned for a file store opened O_DIRECT. */
 	if (posix_memalign(&bounce, 4096, len ? len : 1))
 		return -ENOMEM;
@@ -330,6 +324,61 @@ static int crypt_write(struct tgt_bs *bs, const void *buf, size_t len, uint64_t 
 		rc = bs_write(&c->inner, bounce, len, off, flags);
 	free(bounce);
 	return rc;
+}
+
+/*
+ * A part of a block (the SCSI layer cuts a transfer to the initiator's
+ * expected length): the whole blocks around it are read and decrypted,
+ * and for a write patched, encrypted and written back. Such a write is
+ * not atomic against another write to the same block.
+ */
+static int crypt_partial(struct bs_crypt *c, void *rbuf, const void *wbuf, size_t len, uint64_t off,
+                         unsigned flags)
+{
+	uint64_t a0 = off & ~(uint64_t)(c->block_size - 1);
+	uint64_t a1 = (off + len + c->block_size - 1) & ~(uint64_t)(c->block_size - 1);
+	uint8_t *tmp;
+	int rc;
+
+	if (posix_memalign((void **)&tmp, 4096, (size_t)(a1 - a0)))
+		return -ENOMEM;
+	rc = read_aligned(c, tmp, (size_t)(a1 - a0), a0);
+	if (!rc && rbuf)
+		memcpy(rbuf, tmp + (off - a0), len);
+	if (!rc && wbuf) {
+		memcpy(tmp + (off - a0), wbuf, len);
+		rc = write_aligned(c, tmp, (size_t)(a1 - a0), a0, flags);
+	}
+	OPENSSL_cleanse(tmp, (size_t)(a1 - a0));
+	free(tmp);
+	return rc;
+}
+
+static bool in_range(const struct tgt_bs *bs, size_t len, uint64_t off)
+{
+	return off <= bs->size && len <= bs->size - off;
+}
+
+static int crypt_read(struct tgt_bs *bs, void *buf, size_t len, uint64_t off)
+{
+	struct bs_crypt *c = bs->priv;
+
+	if (!in_range(bs, len, off))
+		return -EINVAL;
+	if (!aligned(c, len, off))
+		return crypt_partial(c, buf, NULL, len, off, 0);
+	return read_aligned(c, buf, len, off);
+}
+
+static int crypt_write(struct tgt_bs *bs, const void *buf, size_t len, uint64_t off, unsigned flags)
+{
+	struct bs_crypt *c = bs->priv;
+
+	if (!in_range(bs, len, off))
+		return -EINVAL;
+	if (!aligned(c, len, off))
+		return crypt_partial(c, NULL, buf, len, off, flags);
+	return write_aligned(c, buf, len, off, flags);
 }
 
 static int crypt_flush(struct tgt_bs *bs)
@@ -382,6 +431,7 @@ static int crypt_submit(struct tgt_bs *bs, struct bs_io *io)
 	/* Without an asynchronous inner store, bs_submit() does it inline. */
 	if (!c->inner.ops->submit)
 		return -EOPNOTSUPP;
+	/* A part of a block goes the synchronous way (crypt_partial). */
 	if (io->op != BS_IO_FLUSH && !aligned(c, io->len, io->off))
 		return -EINVAL;
 	w = calloc(1, sizeof(*w));

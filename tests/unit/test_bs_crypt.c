@@ -109,9 +109,16 @@ static void test_file_roundtrip_and_at_rest(void **state)
 	assert_int_equal(bs_write(&bs, w, 8 * BLK, 16 * BLK, 0), 0);
 	assert_int_equal(bs_read(&bs, r, 8 * BLK, 16 * BLK), 0);
 	assert_memory_equal(r, w, 8 * BLK);
-	/* A part of a block is no data unit: refused, not rounded. */
-	assert_int_equal(bs_read(&bs, r, 100, 16 * BLK), -EINVAL);
-	assert_int_equal(bs_write(&bs, w, BLK, 16 * BLK + 512, 0), -EINVAL);
+	/* A part of a block: read from, and patched into, whole blocks. */
+	assert_int_equal(bs_read(&bs, r, 100, 16 * BLK + 7), 0);
+	assert_memory_equal(r, w + 7, 100);
+	memset(raw, 'z', BLK);
+	assert_int_equal(bs_write(&bs, raw, BLK, 16 * BLK + 512, 0), 0);
+	memcpy(w + 512, raw, BLK);
+	assert_int_equal(bs_read(&bs, r, 8 * BLK, 16 * BLK), 0);
+	assert_memory_equal(r, w, 8 * BLK);
+	/* Past the end: refused. */
+	assert_int_equal(bs_read(&bs, r, BLK, MIB), -EINVAL);
 	assert_int_equal(bs_flush(&bs), 0);
 
 	/* On disk: ciphertext, and the same plaintext in two blocks (tweak =
