@@ -18,5 +18,5 @@ XI_TARGET_IT = \
 	tests/integration/xtgtadm-auth.sh
 TESTS += $(XI_TARGET_IT)
 EXTRA_DIST += $(XI_TARGET_IT) tests/integration/xi_mini_ini.py
-EXTRA_DIST += tests/integration/conformance-matrix.sh
+EXTRA_DIST += tests/integration/conformance-matrix.sh tests/integration/bench-xtgtd-vs-tgtd
 XI_TARGET_IT += tests/integration/xtgtd-aptpl.sh
