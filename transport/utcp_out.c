@@ -570,6 +570,12 @@ void ut_sock_output(struct utcp_sock *s)
 				continue;
 			}
 			want = min_u32(want, room);
+		} else if (want + TCP_OPT_MAX < s->mss && out &&
+		           has_data_at(s, s->snd_nxt + want)) {
+			/* The windows, not the data, cut this segment short: a
+			 * frame for a sliver costs as much as a full one. Wait
+			 * for the ACK that is on its way (RFC 1122 4.2.3.4). */
+			break;
 		}
 		n = ut_send_segment(s, s->snd_nxt, TH_ACK, want);
 		if (n < 0)
