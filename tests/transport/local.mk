@@ -32,4 +32,9 @@ TESTS += tests/unit/test_utcp
 tests_unit_test_utcp_SOURCES = tests/unit/test_utcp.c
 tests_unit_test_utcp_CFLAGS = $(XI_UNIT_CFLAGS)
 tests_unit_test_utcp_LDADD = transport/libxt.la $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test_utcp_csum
+TESTS += tests/unit/test_utcp_csum
+tests_unit_test_utcp_csum_SOURCES = tests/unit/test_utcp_csum.c
+tests_unit_test_utcp_csum_CFLAGS = $(XI_UNIT_CFLAGS)
+tests_unit_test_utcp_csum_LDADD = $(CMOCKA_LIBS)
 endif
