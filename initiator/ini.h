@@ -34,6 +34,7 @@ struct ini_pdu {
 	struct ini_task *task; /* NULL for session PDUs */
 	struct ini_pdu *next;  /* free list */
 	uint8_t *own;          /* data the PDU owns (text, login), freed with it */
+	bool r2t_last;         /* the last Data-Out answering an R2T: one fewer outstanding */
 	struct pdu_tx tx;
 	union {
 		struct iscsi_bhs bhs;
@@ -51,6 +52,8 @@ struct ini_task {
 	uint32_t datain_got;   /* bytes of Data-In placed */
 	uint32_t exp_datasn;   /* next Data-In DataSN expected */
 	uint32_t r2t_datasn;   /* DataSN of the next Data-Out in the current burst */
+	uint32_t exp_r2tsn;    /* next R2TSN expected (RFC 7143 11.8.6) */
+	unsigned r2t_out;      /* R2Ts whose last Data-Out has not left yet (13.17) */
 	unsigned sends;        /* PDUs queued to the transport, not completed */
 	bool done;             /* the response arrived: complete when sends reach 0 */
 	bool lost;             /* the connection died under it */

@@ -46,7 +46,8 @@ include tests/integration/nbd.mk
 # Unit tests of what needs no network: options and URLs through the public
 # API, the CmdSN window and burst/R2T bookkeeping, node records.
 if ENABLE_TESTS
-INI_UNIT = tests/unit/test_ini_opts tests/unit/test_ini_window tests/unit/test_ini_noderec
+INI_UNIT = tests/unit/test_ini_opts tests/unit/test_ini_window tests/unit/test_ini_noderec \
+	tests/unit/test_ini_proto
 check_PROGRAMS += $(INI_UNIT)
 TESTS += $(INI_UNIT)
 tests_unit_test_ini_opts_SOURCES = tests/unit/test_ini_opts.c
@@ -58,6 +59,9 @@ tests_unit_test_ini_window_LDADD = $(XI_UNIT_LDADD)
 tests_unit_test_ini_noderec_SOURCES = tests/unit/test_ini_noderec.c initiator/noderec.c
 tests_unit_test_ini_noderec_CFLAGS = $(XI_UNIT_CFLAGS)
 tests_unit_test_ini_noderec_LDADD = $(XI_UNIT_LDADD)
+tests_unit_test_ini_proto_SOURCES = tests/unit/test_ini_proto.c initiator/window.c
+tests_unit_test_ini_proto_CFLAGS = $(XI_UNIT_CFLAGS)
+tests_unit_test_ini_proto_LDADD = $(XI_UNIT_LDADD)
 endif
 
 # xiscsid: holds sessions for xiscsiadm, exports their LUNs over NBD.

@@ -779,12 +779,18 @@ static int rx_async(struct xiscsi_session *s, struct pdu_in *p)
 	const struct iscsi_bhs_async_message *a = (const void *)p->bhs;
 
 	ini_rx_sn(s, a->bhsam_statsn, a->bhsam_expcmdsn, a->bhsam_maxcmdsn, true);
-	switch (a->bhsam_async_event) {
-	case ISCSI_ASYNC_LOGOUT_REQUEST:
-	case ISCSI_ASYNC_CONNECTION_DROP:
-	case ISCSI_ASYNC_SESSION_DROP:
-		/* RFC 7143 11.9.1: the target will drop us; log in again at once. */
-		ini_conn_lost(s, -ECONNRESET, "the target asked for a logout");
+	switch (ini_async_action(a->bhsam_async_event)) {
+	case INI_ASYNC_RECONNECT:
+		/*
+		 * RFC 7143 11.9.1: events 1-3, the target will drop us; log in
+		 * again at once. Event 4 (renegotiate): rather than a Text
+		 * exchange in the middle of I/O, a new login renegotiates every
+		 * parameter at once; commands in flight are re-issued.
+		 */
+		ini_conn_lost(s, -ECONNRESET,
+		              a->bhsam_async_event == ISCSI_ASYNC_NEGOTIATION_REQ
+		                      ? "the target asked to renegotiate: logging in again"
+		                      : "the target asked for a logout");
 		return PDU_RX_STOP;
 	default:
 		ini_log(2, "asynchronous event %u ignored", a->bhsam_async_event);

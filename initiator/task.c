@@ -36,6 +36,7 @@ struct ini_pdu *ini_pdu_get(struct xiscsi_session *s)
 	p->task = NULL;
 	p->own = NULL;
 	p->next = NULL;
+	p->r2t_last = false;
 	return p;
 }
 
@@ -280,6 +281,7 @@ static void pdu_sent(struct xt_conn *c, struct xt_send_req *req, int status)
 	struct ini_pdu *p = req->arg;
 	struct xiscsi_session *s = p->s;
 	struct ini_task *t = p->task;
+	bool r2t_last = p->r2t_last;
 
 	(void)c;
 	(void)status; /* a failed send is followed by on_error, which handles the tasks */
@@ -287,6 +289,8 @@ static void pdu_sent(struct xt_conn *c, struct xt_send_req *req, int status)
 	ini_pdu_put(s, p);
 	if (!t)
 		return;
+	if (r2t_last && t->r2t_out)
+		t->r2t_out--;
 	t->sends--;
 	if (t->sends)
 		return;
@@ -327,6 +331,8 @@ static int send_data_out(struct xiscsi_session *s, struct ini_task *t, uint32_t 
 		d->bhsdo_datasn = htobe32(datasn++);
 		d->bhsdo_buffer_offset = htobe32(off);
 		p->task = t;
+		/* Solicited: the R2T stays outstanding until its last PDU has left. */
+		p->r2t_last = got == len && ttt != ISCSI_RESERVED_TAG;
 		err = ini_pdu_send(s, p, p->seg, n, got);
 		if (err)
 			return err;
@@ -402,6 +408,8 @@ void ini_tasks_kick(struct xiscsi_session *s)
 		t->xfer_len = cmd->xfer_len;
 		t->datain_got = 0;
 		t->exp_datasn = 0;
+		t->exp_r2tsn = 0;
+		t->r2t_out = 0;
 		t->sends = 0;
 		t->done = false;
 		t->lost = false;
@@ -638,6 +646,14 @@ static int rx_data_in(struct xiscsi_session *s, struct pdu_in *p)
 		t->cmd->result = -EBADMSG; /* data digest: ERL 0 cannot ask again, fail it */
 	t->datain_got += p->data_len;
 	t->exp_datasn = be32toh(di->bhsdi_datasn) + 1;
+	if (status && ini_rsp_flags_check(di->bhsdi_flags, false)) {
+		ini_seterr(s, -EPROTO,
+		           "Data-In with status: bad residual flags 0x%02x (ITT 0x%08x)",
+		           di->bhsdi_flags, t->itt);
+		t->cmd->result = -EPROTO;
+		task_response_done(s, t);
+		return -EPROTO;
+	}
 	if (status) {
 		t->cmd->status = di->bhsdi_status;
 		t->cmd->response = ISCSI_RSP_COMPLETED;
@@ -657,6 +673,19 @@ static int rx_scsi_rsp(struct xiscsi_session *s, struct pdu_in *p)
 	ini_rx_sn(s, r->bhssr_statsn, r->bhssr_expcmdsn, r->bhssr_maxcmdsn, true);
 	if (!t)
 		return 0;
+	/*
+	 * RFC 7143 11.4.5.1: O and U exclude each other and we send no
+	 * bidirectional commands. A malformed response: fail the command (the
+	 * target answered it, so it is not re-issued) and drop the connection
+	 * as for any protocol error.
+	 */
+	if (ini_rsp_flags_check(r->bhssr_flags, false)) {
+		ini_seterr(s, -EPROTO, "SCSI Response with bad residual flags 0x%02x (ITT 0x%08x)",
+		           r->bhssr_flags, t->itt);
+		t->cmd->result = -EPROTO;
+		task_response_done(s, t);
+		return -EPROTO;
+	}
 	t->cmd->response = r->bhssr_response;
 	t->cmd->status = r->bhssr_status;
 	set_residual(t->cmd, r->bhssr_flags, r->bhssr_residual_count);
@@ -685,6 +714,17 @@ static int rx_r2t(struct xiscsi_session *s, struct pdu_in *p)
 		ini_seterr(s, -EPROTO, "R2T outside the command (offset %u, %u bytes)", off, want);
 		return -EPROTO;
 	}
+	if (ini_r2t_seq_check(t->exp_r2tsn, be32toh(r->bhsr2t_r2tsn), t->r2t_out,
+	                      s->params.max_outstanding_r2t)) {
+		ini_seterr(s, -EPROTO,
+		           "R2T out of sequence (R2TSN %u, expected %u; %u outstanding, "
+		           "MaxOutstandingR2T %u)",
+		           be32toh(r->bhsr2t_r2tsn), t->exp_r2tsn, t->r2t_out,
+		           s->params.max_outstanding_r2t);
+		return -EPROTO;
+	}
+	t->exp_r2tsn++;
+	t->r2t_out++;
 	return send_data_out(s, t, be32toh(r->bhsr2t_ttt), off, want);
 }
 
@@ -702,12 +742,29 @@ static int rx_reject(struct xiscsi_session *s, struct pdu_in *p)
 	ini_log(1, "target rejected a PDU (opcode 0x%02x, reason 0x%02x)", pdu_opcode(&bad),
 	        r->bhsrj_reason);
 	t = task_by_itt(s, be32toh(bad.bhs_itt));
-	if (t && pdu_opcode(&bad) == ISCSI_OP_SCSI_CMD) {
+	if (!t)
+		return 0;
+	switch (ini_reject_action(pdu_opcode(&bad), r->bhsrj_reason)) {
+	case INI_REJECT_FAIL_TASK:
 		/* RFC 7143 11.17.1: a rejected command is not executed; fail it. */
 		t->cmd->result = -EPROTO;
 		task_response_done(s, t);
+		return 0;
+	case INI_REJECT_FAIL_TASK_DROP:
+		/*
+		 * A Data-Out rejected (data digest, protocol error...): at ERL 0
+		 * the data cannot be sent again (7.8) and the target still waits
+		 * for it. Fail the task and drop the connection, which clears it
+		 * at the target when the session is reinstated.
+		 */
+		ini_seterr(s, -EPROTO, "the target rejected a Data-Out (reason 0x%02x, ITT 0x%08x)",
+		           r->bhsrj_reason, t->itt);
+		t->cmd->result = r->bhsrj_reason == ISCSI_REJECT_DATA_DIGEST ? -EBADMSG : -EPROTO;
+		task_response_done(s, t);
+		return -EPROTO;
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 int ini_rx_task_pdu(struct xiscsi_session *s, struct pdu_in *p)

@@ -96,3 +96,59 @@ int ini_text_continue_check(uint32_t ttt, uint32_t data_len)
 		return -EPROTO;
 	return 0;
 }
+
+int ini_rsp_flags_check(uint8_t flags, bool bidi)
+{
+	const uint8_t ou = ISCSI_FLAG_RSP_OVERFLOW | ISCSI_FLAG_RSP_UNDERFLOW;
+	const uint8_t bou = ISCSI_FLAG_RSP_BIDI_OVERFLOW | ISCSI_FLAG_RSP_BIDI_UNDERFLOW;
+
+	if ((flags & ou) == ou)
+		return -EPROTO;
+	if (!bidi && (flags & bou))
+		return -EPROTO;
+	if ((flags & bou) == bou)
+		return -EPROTO;
+	return 0;
+}
+
+int ini_r2t_seq_check(uint32_t exp_r2tsn, uint32_t r2tsn, unsigned outstanding,
+                      uint32_t max_outstanding)
+{
+	if (r2tsn != exp_r2tsn)
+		return -EPROTO;
+	/* MaxOutstandingR2T is at least 1 (13.17); 0 means the default. */
+	if (max_outstanding == 0)
+		max_outstanding = 1;
+	if (outstanding >= max_outstanding)
+		return -EPROTO;
+	return 0;
+}
+
+enum ini_reject_action ini_reject_action(uint8_t rejected_opcode, uint8_t reason)
+{
+	(void)reason;
+	switch (rejected_opcode & ISCSI_OP_MASK) {
+	case ISCSI_OP_SCSI_CMD:
+		return INI_REJECT_FAIL_TASK;
+	case ISCSI_OP_SCSI_DATA_OUT:
+		/* Whatever the reason, the target lost part of the data: at ERL 0 the task cannot
+		 * get it again (RFC 7143 7.8, 11.17.1) and the target waits for it, so drop the
+		 * link. */
+		return INI_REJECT_FAIL_TASK_DROP;
+	default:
+		return INI_REJECT_IGNORE;
+	}
+}
+
+enum ini_async_action ini_async_action(uint8_t event)
+{
+	switch (event) {
+	case ISCSI_ASYNC_LOGOUT_REQUEST:
+	case ISCSI_ASYNC_CONNECTION_DROP:
+	case ISCSI_ASYNC_SESSION_DROP:
+	case ISCSI_ASYNC_NEGOTIATION_REQ:
+		return INI_ASYNC_RECONNECT;
+	default:
+		return INI_ASYNC_IGNORE;
+	}
+}

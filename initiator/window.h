@@ -82,4 +82,35 @@ int ini_datain_seq_check(uint32_t exp_datasn, uint32_t datasn, bool in_order, ui
  */
 int ini_text_continue_check(uint32_t ttt, uint32_t data_len);
 
+/*
+ * Check the residual flags of a SCSI Response or a Data-In with status
+ * (RFC 7143 11.4.5.1): O and U exclude each other, o and u too, and o/u
+ * belong to bidirectional commands only. Returns 0 or -EPROTO.
+ */
+int ini_rsp_flags_check(uint8_t flags, bool bidi);
+/*
+ * Check an R2T's place among the task's R2Ts: its R2TSN is the next one
+ * (RFC 7143 11.8.6; at ERL 0 a gap cannot be recovered) and accepting it
+ * keeps the R2Ts not yet answered within MaxOutstandingR2T (13.17).
+ * outstanding: R2Ts of the task whose last Data-Out has not left yet.
+ * Returns 0 or -EPROTO.
+ */
+int ini_r2t_seq_check(uint32_t exp_r2tsn, uint32_t r2tsn, unsigned outstanding,
+                      uint32_t max_outstanding);
+
+/* What a Reject does to the task whose PDU it names (RFC 7143 11.17.1). */
+enum ini_reject_action {
+	INI_REJECT_IGNORE,         /* logged only */
+	INI_REJECT_FAIL_TASK,      /* the command was not executed: fail it */
+	INI_REJECT_FAIL_TASK_DROP, /* a Data-Out: fail the task and drop the connection */
+};
+enum ini_reject_action ini_reject_action(uint8_t rejected_opcode, uint8_t reason);
+
+/* What an Asynchronous Message asks of us (RFC 7143 11.9.1). */
+enum ini_async_action {
+	INI_ASYNC_IGNORE,
+	INI_ASYNC_RECONNECT, /* drop the connection and log in again (ERL 0 recovery) */
+};
+enum ini_async_action ini_async_action(uint8_t event);
+
 #endif
