@@ -19,6 +19,7 @@
 
 #include "initiator/nbd.h"
 #include "initiator/noderec.h"
+#include "lib/ctlsock.h"
 
 #define XD_TRANSPORTS 3 /* tcp, uring, xdp */
 /* Those three, then loops bound by an iface to an interface queue (xdp). */
@@ -121,10 +122,9 @@ struct xd_client {
 	struct xd_client *next;
 	struct xd_daemon *d;
 	int fd;
-	size_t len;
-	char *buf;
-	bool waiting; /* a reply is owed by a session; lines wait */
-	bool resume;  /* that reply went: buffered lines may go on */
+	struct xi_ctl_lines in; /* XD_REQUEST_MAX bytes */
+	bool waiting;           /* a reply is owed by a session; lines wait */
+	bool resume;            /* that reply went: buffered lines may go on */
 	bool dead;
 };
 

@@ -9,9 +9,6 @@
  * A login, logout or rescan answers when the session has finished it;
  * meanwhile that client's further lines wait (the others go on).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* accept4, struct ucred */
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,37 +16,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "initiator/xiscsid.h"
 #include "lib/log.h"
 
-#define XD_REQUEST_MAX  65536
-#define XD_CLIENTS_MAX  64
-#define XD_SEND_TIMEOUT 5 /* seconds: a client that does not read is dropped */
-
-/* Whole reply or nothing: a short write ends the client. */
-static int send_line(int fd, const char *s)
-{
-	size_t len = strlen(s), off = 0;
-	int tries = 0;
-
-	while (off < len + 1 && tries++ < 1024) {
-		const char *p = off < len ? s + off : "\n";
-		size_t n = off < len ? len - off : 1;
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		off += (size_t)w;
-	}
-	return off == len + 1 ? 0 : -EIO;
-}
+#define XD_REQUEST_MAX 65536
+#define XD_CLIENTS_MAX 64
 
 static void client_free(struct xd_client *c)
 {
@@ -75,10 +48,10 @@ static void client_free(struct xd_client *c)
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	/* Unread bytes at close() reset the connection, and the peer would lose
 	 * the error just sent: take what is there first (bounded). */
-	for (int i = 0; i < 64 && recv(c->fd, c->buf, XD_REQUEST_MAX, MSG_DONTWAIT) > 0; i++)
+	for (int i = 0; i < 64 && recv(c->fd, c->in.buf, XD_REQUEST_MAX, MSG_DONTWAIT) > 0; i++)
 		;
 	close(c->fd);
-	free(c->buf);
+	free(c->in.buf);
 	free(c);
 }
 
@@ -86,7 +59,7 @@ static void send_json(struct xd_client *c, json_t *reply)
 {
 	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 
-	if (!text || send_line(c->fd, text))
+	if (!text || xi_ctl_send_line(c->fd, text))
 		c->dead = true;
 	free(text);
 	json_decref(reply);
@@ -412,23 +385,19 @@ static void client_exec(struct xd_client *c, const char *line, size_t len)
 	send_json(c, error_json("invalid", err));
 }
 
+static int client_line(void *arg, const char *line, size_t len)
+{
+	struct xd_client *c = arg;
+
+	client_exec(c, line, len);
+	return c->waiting || c->dead;
+}
+
 /* Answer every complete line that is buffered, unless a reply is owed. */
 static void client_lines(struct xd_client *c)
 {
-	size_t start = 0;
-	char *nl;
-
-	while (!c->waiting && !c->dead && (nl = memchr(c->buf + start, '\n', c->len - start))) {
-		size_t ll = (size_t)(nl - (c->buf + start));
-
-		if (ll && c->buf[start + ll - 1] == '\r')
-			ll--;
-		if (ll)
-			client_exec(c, c->buf + start, ll);
-		start = (size_t)(nl - c->buf) + 1;
-	}
-	memmove(c->buf, c->buf + start, c->len - start);
-	c->len -= start;
+	if (!c->waiting && !c->dead)
+		xi_ctl_lines_each(&c->in, client_line, c);
 }
 
 static void client_event(struct xi_evh *h, uint32_t events)
@@ -442,16 +411,15 @@ static void client_event(struct xi_evh *h, uint32_t events)
 			client_free(c);
 		return;
 	}
-	n = recv(c->fd, c->buf + c->len, XD_REQUEST_MAX - c->len, 0);
+	n = xi_ctl_lines_recv(c->fd, &c->in);
 	if (n <= 0) {
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		if (n == -EINTR || n == -EAGAIN)
 			return;
 		client_free(c);
 		return;
 	}
-	c->len += (size_t)n;
 	client_lines(c);
-	if (!c->dead && !c->waiting && c->len == XD_REQUEST_MAX) {
+	if (!c->dead && !c->waiting && xi_ctl_lines_full(&c->in)) {
 		send_json(c, error_json("invalid", "request too large (limit 65536 bytes a line)"));
 		c->dead = true;
 	}
@@ -459,49 +427,29 @@ static void client_event(struct xi_evh *h, uint32_t events)
 		client_free(c);
 }
 
-/* SO_PEERCRED: root, or the user the daemon runs as. */
-static bool peer_allowed(int fd, uid_t *uid)
-{
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) || len != sizeof(uc))
-		return false;
-	*uid = uc.uid;
-	return uc.uid == 0 || uc.uid == geteuid();
-}
-
 static void ctl_accept(struct xi_evh *h, uint32_t events)
 {
 	struct xd_daemon *d = (struct xd_daemon *)((char *)h - offsetof(struct xd_daemon, lfd_evh));
-	struct timeval tv = {.tv_sec = XD_SEND_TIMEOUT};
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
 	struct xd_client *c;
-	uid_t uid = 0;
 	int fd;
 
 	(void)events;
-	fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	fd = xi_ctl_accept(d->lfd, SOCK_CLOEXEC | SOCK_NONBLOCK, "denied");
 	if (fd < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (!peer_allowed(fd, &uid)) {
-		log_warn("control: connection from uid %u refused", (unsigned)uid);
-		send_line(fd, "{\"ok\":false,\"error\":\"permission denied: only root or the "
-		              "daemon's user may administer\",\"code\":\"denied\"}");
-		close(fd);
-		return;
-	}
 	/* Replies are written blocking (with SO_SNDTIMEO): one JSON line each. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	c = calloc(1, sizeof(*c));
-	if (c)
-		c->buf = malloc(XD_REQUEST_MAX);
-	if (!c || !c->buf || d->nclients >= XD_CLIENTS_MAX) {
-		send_line(fd, "{\"ok\":false,\"error\":\"too many control connections\","
-		              "\"code\":\"busy\"}");
+	if (c) {
+		c->in.cap = XD_REQUEST_MAX;
+		c->in.buf = malloc(XD_REQUEST_MAX);
+	}
+	if (!c || !c->in.buf || d->nclients >= XD_CLIENTS_MAX) {
+		xi_ctl_send_line(fd, "{\"ok\":false,\"error\":\"too many control connections\","
+		                     "\"code\":\"busy\"}");
 		if (c)
-			free(c->buf);
+			free(c->in.buf);
 		free(c);
 		close(fd);
 		return;
@@ -511,7 +459,7 @@ static void ctl_accept(struct xi_evh *h, uint32_t events)
 	c->evh.fn = client_event;
 	ev.data.ptr = &c->evh;
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		free(c->buf);
+		free(c->in.buf);
 		free(c);
 		close(fd);
 		return;
@@ -521,66 +469,14 @@ static void ctl_accept(struct xi_evh *h, uint32_t events)
 	d->nclients++;
 }
 
-static int make_parent(const char *path, char *err, size_t errlen)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	/* 0700: only the daemon's user reaches the socket, whatever its mode. */
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		int rc = -errno;
-
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-		return rc;
-	}
-	return 0;
-}
-
 int xd_ctl_start(struct xd_daemon *d, char *err, size_t errlen)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
-	struct sockaddr_un sa;
-	int rc, probe;
+	int rc;
 
-	if (strlen(d->sock) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "control socket path too long: %s", d->sock);
-		return -ENAMETOOLONG;
-	}
-	rc = make_parent(d->sock, err, errlen);
-	if (rc)
-		return rc;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, d->sock, strlen(d->sock) + 1);
-	/* A socket file left by a dead daemon is replaced; a live one is not. */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		if (!connect(probe, (struct sockaddr *)&sa, sizeof(sa))) {
-			close(probe);
-			snprintf(err, errlen, "control socket %s is in use by another xiscsid",
-			         d->sock);
-			return -EADDRINUSE;
-		}
-		close(probe);
-	}
-	unlink(d->sock);
-	d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	d->lfd = xi_ctl_listen(d->sock, SOCK_NONBLOCK, 16, "xiscsid", err, errlen);
 	if (d->lfd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "control socket: %s", strerror(errno));
-		return rc;
-	}
-	/* The socket inode gets its mode at bind(): 0600 from the start. */
-	if (fchmod(d->lfd, 0600) || bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(d->sock, 0600) || listen(d->lfd, 16)) {
-		rc = -errno;
-		snprintf(err, errlen, "control socket %s: %s", d->sock, strerror(errno));
-		close(d->lfd);
+		rc = d->lfd;
 		d->lfd = -1;
 		return rc;
 	}

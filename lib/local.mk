@@ -1,8 +1,10 @@
-# Protocol core shared by the target and the initiator. Knows no socket.
+# Protocol core shared by the target and the initiator. Knows no network
+# socket; ctlsock is the daemons' local control socket (xtgtd, xiscsid).
 # Its parts keep their sources and tests in fragments of their own.
 noinst_LTLIBRARIES += lib/libxcore.la
 lib_libxcore_la_SOURCES = \
-	lib/crc32c.c lib/crc32c.h
+	lib/crc32c.c lib/crc32c.h \
+	lib/ctlsock.c lib/ctlsock.h
 lib_libxcore_la_CFLAGS = $(AM_CFLAGS) $(ISAL_CFLAGS) $(CRYPTO_CFLAGS)
 lib_libxcore_la_LIBADD = $(ISAL_LIBS) $(CRYPTO_LIBS)
 

@@ -4,7 +4,7 @@
  * TGT_CTL_CLIENTS_MAX clients and a pipe that says stop.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* accept4, pipe2, struct ucred */
+#define _GNU_SOURCE /* pipe2 */
 #endif
 #include "target/ctl.h"
 
@@ -15,22 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/ctlsock.h"
 #include "lib/log.h"
 #include "target/admin.h"
 
-/* A client that does not read its replies is dropped after this long, so
- * that it cannot hold the control thread. */
-#define TGT_CTL_SEND_TIMEOUT_S 5
-
 struct ctl_client {
 	int fd;
-	size_t len;
-	char *buf; /* TGT_ADMIN_REQUEST_MAX bytes */
+	struct xi_ctl_lines in; /* TGT_ADMIN_REQUEST_MAX bytes */
 };
 
 struct tgt_ctl {
@@ -47,28 +41,7 @@ static void client_close(struct ctl_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	c->len = 0;
-}
-
-/* Whole reply or nothing: a short write ends the client. */
-static int send_line(int fd, const char *s)
-{
-	size_t len = strlen(s), off = 0;
-	int tries = 0;
-
-	while (off < len + 1 && tries++ < 1024) {
-		const char *p = off < len ? s + off : "\n";
-		size_t n = off < len ? len - off : 1;
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		off += (size_t)w;
-	}
-	return off == len + 1 ? 0 : -EIO;
+	c->in.len = 0;
 }
 
 static int send_error(int fd, const char *msg)
@@ -76,37 +49,17 @@ static int send_error(int fd, const char *msg)
 	char line[512];
 
 	snprintf(line, sizeof(line), "{\"ok\":false,\"error\":\"%s\",\"code\":\"invalid\"}", msg);
-	return send_line(fd, line);
-}
-
-/* SO_PEERCRED: root, or the user the daemon runs as. */
-static bool peer_allowed(int fd, uid_t *uid_out)
-{
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) || len != sizeof(uc))
-		return false;
-	*uid_out = uc.uid;
-	return uc.uid == 0 || uc.uid == geteuid();
+	return xi_ctl_send_line(fd, line);
 }
 
 static void ctl_accept(struct tgt_ctl *ctl)
 {
-	struct timeval tv = {.tv_sec = TGT_CTL_SEND_TIMEOUT_S};
-	uid_t uid = 0;
 	int fd, i;
 
-	fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC);
+	/* The control socket's codes (man/xtgtd.8) have no "denied". */
+	fd = xi_ctl_accept(ctl->lfd, SOCK_CLOEXEC, "invalid");
 	if (fd < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (!peer_allowed(fd, &uid)) {
-		log_warn("control: connection from uid %u refused", (unsigned)uid);
-		send_error(fd, "permission denied: only root or the daemon's user may administer");
-		close(fd);
-		return;
-	}
 	for (i = 0; i < TGT_CTL_CLIENTS_MAX; i++)
 		if (ctl->clients[i].fd < 0)
 			break;
@@ -116,46 +69,42 @@ static void ctl_accept(struct tgt_ctl *ctl)
 		return;
 	}
 	ctl->clients[i].fd = fd;
-	ctl->clients[i].len = 0;
+	ctl->clients[i].in.len = 0;
+}
+
+struct ctl_line_ctx {
+	struct tgt_ctl *ctl;
+	struct ctl_client *c;
+};
+
+/* One request: the reply goes at once; a failed write ends the client. */
+static int ctl_line(void *arg, const char *line, size_t len)
+{
+	struct ctl_line_ctx *x = arg;
+	char *reply = tgt_admin_exec(x->ctl->d, line, len);
+	int rc = !reply || xi_ctl_send_line(x->c->fd, reply) ? -EIO : 0;
+
+	free(reply);
+	return rc;
 }
 
 /* Read what is there and answer every complete line. */
 static void ctl_read(struct tgt_ctl *ctl, struct ctl_client *c)
 {
-	ssize_t n;
-	char *nl;
-	size_t start = 0;
+	struct ctl_line_ctx x = {.ctl = ctl, .c = c};
+	ssize_t n = xi_ctl_lines_recv(c->fd, &c->in);
 
-	n = recv(c->fd, c->buf + c->len, TGT_ADMIN_REQUEST_MAX - c->len, 0);
 	if (n <= 0) {
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		if (n == -EINTR || n == -EAGAIN)
 			return;
 		client_close(c);
 		return;
 	}
-	c->len += (size_t)n;
-	while ((nl = memchr(c->buf + start, '\n', c->len - start))) {
-		size_t ll = (size_t)(nl - (c->buf + start));
-		char *reply;
-
-		if (ll && c->buf[start + ll - 1] == '\r')
-			ll--;
-		if (ll == 0) {
-			start = (size_t)(nl - c->buf) + 1;
-			continue;
-		}
-		reply = tgt_admin_exec(ctl->d, c->buf + start, ll);
-		if (!reply || send_line(c->fd, reply)) {
-			free(reply);
-			client_close(c);
-			return;
-		}
-		free(reply);
-		start = (size_t)(nl - c->buf) + 1;
+	if (xi_ctl_lines_each(&c->in, ctl_line, &x)) {
+		client_close(c);
+		return;
 	}
-	memmove(c->buf, c->buf + start, c->len - start);
-	c->len -= start;
-	if (c->len == TGT_ADMIN_REQUEST_MAX) {
+	if (xi_ctl_lines_full(&c->in)) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "request too large (limit %d bytes per line)",
@@ -200,38 +149,14 @@ static void *ctl_main(void *arg)
 	return NULL;
 }
 
-static int make_dir(const char *path, char *err, size_t errlen)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *slash;
-	struct stat st;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (!stat(dir, &st))
-		return 0;
-	/* 0700: only the daemon's user reaches the socket, whatever its mode. */
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		int rc = -errno;
-
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-		return rc;
-	}
-	return 0;
-}
-
 int tgt_ctl_start(struct tgt_daemon *d, const char *path, struct tgt_ctl **out, char *err,
                   size_t errlen)
 {
 	struct tgt_ctl *ctl;
-	struct sockaddr_un sa;
-	int rc, i, probe;
+	int rc, i;
 
 	*out = NULL;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (strlen(path) >= sizeof(ctl->path)) {
 		snprintf(err, errlen, "control socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
@@ -242,46 +167,18 @@ int tgt_ctl_start(struct tgt_daemon *d, const char *path, struct tgt_ctl **out, 
 	ctl->lfd = ctl->stop_pipe[0] = ctl->stop_pipe[1] = -1;
 	for (i = 0; i < TGT_CTL_CLIENTS_MAX; i++) {
 		ctl->clients[i].fd = -1;
-		ctl->clients[i].buf = malloc(TGT_ADMIN_REQUEST_MAX);
-		if (!ctl->clients[i].buf) {
+		ctl->clients[i].in.cap = TGT_ADMIN_REQUEST_MAX;
+		ctl->clients[i].in.buf = malloc(TGT_ADMIN_REQUEST_MAX);
+		if (!ctl->clients[i].in.buf) {
 			rc = -ENOMEM;
 			goto fail;
 		}
 	}
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
-	rc = make_dir(path, err, errlen);
-	if (rc)
+	rc = xi_ctl_listen(path, 0, TGT_CTL_CLIENTS_MAX, "daemon", err, errlen);
+	if (rc < 0)
 		goto fail;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	/* A socket file left by a dead daemon is replaced; a live one is not. */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		if (!connect(probe, (struct sockaddr *)&sa, sizeof(sa))) {
-			close(probe);
-			snprintf(err, errlen, "control socket %s is in use by another daemon",
-			         path);
-			rc = -EADDRINUSE;
-			goto fail;
-		}
-		close(probe);
-	}
-	unlink(path);
-	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ctl->lfd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "control socket: %s", strerror(errno));
-		goto fail;
-	}
-	/* The mode of the socket inode is what bind() gives the file: 0600
-	 * from the start, with no window where another user could connect. */
-	if (fchmod(ctl->lfd, 0600) || bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(path, 0600) || listen(ctl->lfd, TGT_CTL_CLIENTS_MAX)) {
-		rc = -errno;
-		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-		goto fail;
-	}
+	ctl->lfd = rc;
 	if (pipe2(ctl->stop_pipe, O_CLOEXEC)) {
 		rc = -errno;
 		snprintf(err, errlen, "control socket: %s", strerror(errno));
@@ -304,7 +201,7 @@ fail:
 		if (ctl->stop_pipe[i] >= 0)
 			close(ctl->stop_pipe[i]);
 	for (i = 0; i < TGT_CTL_CLIENTS_MAX; i++)
-		free(ctl->clients[i].buf);
+		free(ctl->clients[i].in.buf);
 	free(ctl);
 	return rc;
 }
@@ -319,7 +216,7 @@ void tgt_ctl_stop(struct tgt_ctl *ctl)
 		pthread_join(ctl->tid, NULL);
 	for (i = 0; i < TGT_CTL_CLIENTS_MAX; i++) {
 		client_close(&ctl->clients[i]);
-		free(ctl->clients[i].buf);
+		free(ctl->clients[i].in.buf);
 	}
 	close(ctl->lfd);
 	close(ctl->stop_pipe[0]);
