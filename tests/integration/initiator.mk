@@ -5,9 +5,10 @@ INI_IT = \
 	tests/integration/ini-tgtd-discovery.sh \
 	tests/integration/ini-tgtd-chap.sh \
 	tests/integration/ini-tgtd-api.sh \
-	tests/integration/ini-xtgtd-io.sh
+	tests/integration/ini-xtgtd-io.sh \
+	tests/integration/ini-fake-proto.sh
 TESTS += $(INI_IT)
-EXTRA_DIST += $(INI_IT) tests/integration/ini-lib.sh
+EXTRA_DIST += $(INI_IT) tests/integration/ini-lib.sh tests/integration/ini_fake_tgt.py
 
 # The asynchronous API exercised by ini-tgtd-api.sh, through the public header only.
 check_PROGRAMS += tests/integration/ini-api
