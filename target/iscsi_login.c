@@ -378,24 +378,33 @@ void tgt_login_free(struct tgt_conn *c)
 	c->login = NULL;
 }
 
-/* Send a login response; the SM's data is valid only until its next step,
- * and the send may outlive it: keep a copy. */
-static int send_login_pdu(struct tgt_conn *c, const struct login_pdu *out)
+/* A tx holding a copy of a login response: the SM's data is valid only
+ * until its next step, and the send may outlive it. NULL when out of memory. */
+static struct tgt_tx *login_tx_copy(struct tgt_conn *c, const struct login_pdu *out)
 {
 	struct tgt_tx *tx = tgt_tx_get(c);
 
 	if (!tx)
-		return -ENOMEM;
+		return NULL;
 	tx->bhs = out->bhs;
 	if (out->data_len) {
 		tx->data = malloc(out->data_len);
 		if (!tx->data) {
 			tx->next = c->tx_free;
 			c->tx_free = tx;
-			return -ENOMEM;
+			return NULL;
 		}
 		memcpy(tx->data, out->data, out->data_len);
 	}
+	return tx;
+}
+
+static int send_login_pdu(struct tgt_conn *c, const struct login_pdu *out)
+{
+	struct tgt_tx *tx = login_tx_copy(c, out);
+
+	if (!tx)
+		return -ENOMEM;
 	return tgt_tx_send(c, tx, tx->data, out->data_len);
 }
 
@@ -426,20 +435,10 @@ static void hold_done(struct xt_timer *tm, void *arg)
 static int hold_login_pdu(struct tgt_conn *c, const struct login_pdu *out)
 {
 	struct tgt_login *l = c->login;
-	struct tgt_tx *tx = tgt_tx_get(c);
+	struct tgt_tx *tx = login_tx_copy(c, out);
 
 	if (!tx)
 		return -ENOMEM;
-	tx->bhs = out->bhs;
-	if (out->data_len) {
-		tx->data = malloc(out->data_len);
-		if (!tx->data) {
-			tx->next = c->tx_free;
-			c->tx_free = tx;
-			return -ENOMEM;
-		}
-		memcpy(tx->data, out->data, out->data_len);
-	}
 	l->held = tx;
 	l->held_len = out->data_len;
 	log_info("conn %s: earlier logins from this address failed; answering in %llu ms", c->peer,
