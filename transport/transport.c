@@ -621,15 +621,13 @@ void xt_conn_complete_sends(struct xt_conn *c)
 	}
 }
 
-unsigned xt_conn_gather(const struct xt_conn *c, struct iovec *iov, unsigned max, size_t *total)
+unsigned xt_sendq_gather(const struct xt_send_req *r, size_t skip, struct iovec *iov, unsigned max,
+                         size_t *total)
 {
-	const struct xt_send_req *r;
 	unsigned i, k = 0;
 
 	*total = 0;
-	for (r = c->sq_head; r && k < max; r = r->next) {
-		size_t skip = r->done;
-
+	for (; r && k < max; r = r->next, skip = r ? r->done : 0) {
 		for (i = 0; i < r->iovcnt && k < max; i++) {
 			if (skip >= r->iov[i].iov_len) {
 				skip -= r->iov[i].iov_len;
@@ -642,6 +640,11 @@ unsigned xt_conn_gather(const struct xt_conn *c, struct iovec *iov, unsigned max
 		}
 	}
 	return k;
+}
+
+unsigned xt_conn_gather(const struct xt_conn *c, struct iovec *iov, unsigned max, size_t *total)
+{
+	return xt_sendq_gather(c->sq_head, c->sq_head ? c->sq_head->done : 0, iov, max, total);
 }
 
 void xt_conn_sent(struct xt_conn *c, size_t n)

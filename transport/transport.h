@@ -498,6 +498,9 @@ void xt_conn_complete_sends(struct xt_conn *c);
 /* Fill iov (at most max entries) with the queued bytes not yet handed to
  * the network, in order; *total gets their sum. Returns the entries used. */
 unsigned xt_conn_gather(const struct xt_conn *c, struct iovec *iov, unsigned max, size_t *total);
+/* The same from request r on, skip bytes into r (its done included). */
+unsigned xt_sendq_gather(const struct xt_send_req *r, size_t skip, struct iovec *iov, unsigned max,
+                         size_t *total);
 /* n bytes of the gathered queue left: count them and complete what is done. */
 void xt_conn_sent(struct xt_conn *c, size_t n);
 /* Move c to the dead list; it is freed after the current poll's callbacks. */

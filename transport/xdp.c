@@ -481,8 +481,7 @@ static unsigned cb_gather(struct utcp_sock *s, void *arg, size_t off, struct iov
 	struct xdp_conn *xc = arg;
 	struct xt_conn *c = &xc->base;
 	struct xt_send_req *r;
-	size_t pos, skip, avail;
-	unsigned i, k = 0;
+	size_t pos, avail;
 
 	*total = 0;
 	if (xc->cur && xc->cur_pos <= off) {
@@ -503,20 +502,7 @@ static unsigned cb_gather(struct utcp_sock *s, void *arg, size_t off, struct iov
 		return 0;
 	xc->cur = r;
 	xc->cur_pos = pos;
-	skip = r->done + (off - pos);
-	for (; r && k < max; r = r->next, skip = r ? r->done : 0) {
-		for (i = 0; i < r->iovcnt && k < max; i++) {
-			if (skip >= r->iov[i].iov_len) {
-				skip -= r->iov[i].iov_len;
-				continue;
-			}
-			iov[k].iov_base = (uint8_t *)r->iov[i].iov_base + skip;
-			iov[k].iov_len = r->iov[i].iov_len - skip;
-			*total += iov[k++].iov_len;
-			skip = 0;
-		}
-	}
-	return k;
+	return xt_sendq_gather(r, r->done + (off - pos), iov, max, total);
 }
 
 static void cb_closed(struct utcp_sock *s, void *arg)
