@@ -18,6 +18,11 @@ TESTS += tests/unit/test_crc32c
 tests_unit_test_crc32c_SOURCES = tests/unit/test_crc32c.c
 tests_unit_test_crc32c_CFLAGS = $(XI_UNIT_CFLAGS)
 tests_unit_test_crc32c_LDADD = $(XI_UNIT_LDADD)
+check_PROGRAMS += tests/unit/test_ctlsock
+TESTS += tests/unit/test_ctlsock
+tests_unit_test_ctlsock_SOURCES = tests/unit/test_ctlsock.c
+tests_unit_test_ctlsock_CFLAGS = $(XI_UNIT_CFLAGS)
+tests_unit_test_ctlsock_LDADD = $(XI_UNIT_LDADD)
 endif
 
 include lib/pdu.mk
