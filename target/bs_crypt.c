@@ -207,6 +207,15 @@ static int key_new(uint8_t *key)
 	return 0;
 }
 
+/* Close the inner store, wipe the key, free. */
+static void crypt_free(struct bs_crypt *c)
+{
+	bs_close(&c->inner);
+	OPENSSL_cleanse(c->key, sizeof(c->key));
+	pthread_mutex_destroy(&c->key_lock);
+	free(c);
+}
+
 static int crypt_open(struct tgt_bs *bs, const struct bs_open_args *a)
 {
 	struct bs_open_args ia = *a;
@@ -274,23 +283,14 @@ static int crypt_open(struct tgt_bs *bs, const struct bs_open_args *a)
 	bs->unmap_granularity = c->inner.unmap_granularity;
 	return 0;
 fail:
-	bs_close(&c->inner);
-	OPENSSL_cleanse(c->key, sizeof(c->key));
-	pthread_mutex_destroy(&c->key_lock);
-	free(c);
+	crypt_free(c);
 	return rc;
 }
 
 static void crypt_close(struct tgt_bs *bs)
 {
-	struct bs_crypt *c = bs->priv;
-
-	if (!c)
-		return;
-	bs_close(&c->inner);
-	OPENSSL_cleanse(c->key, sizeof(c->key));
-	pthread_mutex_destroy(&c->key_lock);
-	free(c);
+	if (bs->priv)
+		crypt_free(bs->priv);
 	bs->priv = NULL;
 }
 

@@ -173,6 +173,19 @@ static int parse_number(const char *s, long max, json_int_t *out)
 	return 0;
 }
 
+/* --tpgt VALUE into args; -EINVAL after a usage message. */
+static int set_tpgt(json_t *args, const char *v)
+{
+	json_int_t n;
+
+	if (parse_number(v, 65535, &n) || !n) {
+		usage_error("--tpgt wants a number from 1 to 65535, not '%s'", v);
+		return -EINVAL;
+	}
+	json_object_set_new(args, "tpgt", json_integer(n));
+	return 0;
+}
+
 /* Build the request for the positional words; NULL after a usage message
  * (*status set). */
 static json_t *build_request(const struct opts *o, const char **cmd_out, int *status)
@@ -214,14 +227,8 @@ static json_t *build_request(const struct opts *o, const char **cmd_out, int *st
 		json_object_set_new(args, "target", json_string(o->pos[2]));
 		if (o->alias)
 			json_object_set_new(args, "alias", json_string(o->alias));
-		if (o->tpgt) {
-			if (parse_number(o->tpgt, 65535, &n) || !n) {
-				usage_error("--tpgt wants a number from 1 to 65535, not '%s'",
-				            o->tpgt);
-				goto bad;
-			}
-			json_object_set_new(args, "tpgt", json_integer(n));
-		}
+		if (o->tpgt && set_tpgt(args, o->tpgt))
+			goto bad;
 	} else if (!strcmp(cmd, "target.remove") || !strcmp(cmd, "lun.list") ||
 	           !strcmp(cmd, "acl.list")) {
 		WANT(1);
@@ -229,41 +236,31 @@ static json_t *build_request(const struct opts *o, const char **cmd_out, int *st
 	} else if (!strcmp(cmd, "target.list") || !strcmp(cmd, "portal.list") ||
 	           !strcmp(cmd, "session.list") || !strcmp(cmd, "config.show")) {
 		WANT(0);
-	} else if (!strcmp(cmd, "lun.add") || !strcmp(cmd, "lun.remove")) {
-		WANT(cmd[4] == 'a' ? 3 : 2);
-		json_object_set_new(args, "target", json_string(o->pos[2]));
-		if (parse_number(o->pos[3], 16383, &n)) {
-			usage_error("LUN number must be from 0 to 16383, not '%s'", o->pos[3]);
-			goto bad;
-		}
-		json_object_set_new(args, "lun", json_integer(n));
-		if (cmd[4] == 'a')
-			json_object_set_new(args, "spec", json_string(o->pos[4]));
-	} else if (!strcmp(cmd, "lun.resize") || !strcmp(cmd, "lun.offline") ||
+	} else if (!strcmp(cmd, "lun.add") || !strcmp(cmd, "lun.remove") ||
+	           !strcmp(cmd, "lun.resize") || !strcmp(cmd, "lun.offline") ||
 	           !strcmp(cmd, "lun.online")) {
-		WANT(cmd[4] == 'r' ? 3 : 2);
+		/* add takes a backing spec, resize a size (the daemon reads the
+		 * K, M, G, T suffixes); the rest only the LUN. */
+		const char *extra = !strcmp(cmd, "lun.add")      ? "spec"
+		                    : !strcmp(cmd, "lun.resize") ? "size"
+		                                                 : NULL;
+
+		WANT(extra ? 3 : 2);
 		json_object_set_new(args, "target", json_string(o->pos[2]));
 		if (parse_number(o->pos[3], 16383, &n)) {
 			usage_error("LUN number must be from 0 to 16383, not '%s'", o->pos[3]);
 			goto bad;
 		}
 		json_object_set_new(args, "lun", json_integer(n));
-		/* The daemon reads the size (K, M, G, T suffixes). */
-		if (cmd[4] == 'r')
-			json_object_set_new(args, "size", json_string(o->pos[4]));
+		if (extra)
+			json_object_set_new(args, extra, json_string(o->pos[4]));
 	} else if (!strcmp(cmd, "portal.add") || !strcmp(cmd, "portal.remove")) {
 		WANT(1);
 		json_object_set_new(args, "address", json_string(o->pos[2]));
 		if (o->transport)
 			json_object_set_new(args, "transport", json_string(o->transport));
-		if (o->tpgt) {
-			if (parse_number(o->tpgt, 65535, &n) || !n) {
-				usage_error("--tpgt wants a number from 1 to 65535, not '%s'",
-				            o->tpgt);
-				goto bad;
-			}
-			json_object_set_new(args, "tpgt", json_integer(n));
-		}
+		if (o->tpgt && set_tpgt(args, o->tpgt))
+			goto bad;
 		if (o->drop_sessions)
 			json_object_set_new(args, "drop_sessions", json_true());
 	} else if (!strcmp(cmd, "acl.add") || !strcmp(cmd, "acl.remove")) {
