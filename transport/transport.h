@@ -47,6 +47,7 @@ struct xt_timer;
 #define XT_CAP_HALF_CLOSE     (1u << 5) /* xt_conn_shutdown() sends FIN, receive goes on */
 #define XT_CAP_NO_SYSCALL     (1u << 6) /* data path may run with no system call (SQPOLL, XDP) */
 #define XT_CAP_GROUP_FD       (1u << 7) /* xt_group_fd() gives a pollable descriptor */
+#define XT_CAP_NAPI           (1u << 8) /* waits busy-poll the sockets' NIC queues (NAPI) */
 
 /* ---- options: each struct carries its size so it can grow ----
  * Set opts_size = sizeof(struct ...) and zero what you do not choose: zero

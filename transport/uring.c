@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "transport/transport.h"
@@ -1123,6 +1124,36 @@ fail:
 	return r;
 }
 
+/* NAPI busy polling (IORING_REGISTER_NAPI, Linux 6.9): while the group
+ * waits for completions the kernel polls the receive queues its sockets
+ * were last served by, instead of sleeping until their interrupt. liburing
+ * 2.3 has no io_uring_register_napi() (2.6 has), so the register call is
+ * made here; the layout is the kernel's struct io_uring_napi, all zero but
+ * the time (the default "track the sockets' NAPI ids as they receive"). */
+#define UR_REGISTER_NAPI 27
+struct ur_napi {
+	uint32_t busy_poll_to; /* microseconds */
+	uint8_t prefer_busy_poll;
+	uint8_t opcode, pad[2];
+	uint32_t op_param, resv;
+};
+
+static void napi_register(struct uring_group *g)
+{
+	struct ur_napi napi = {.busy_poll_to = g->base.opts.busy_poll_us};
+
+	if (syscall(__NR_io_uring_register, g->ring.ring_fd, UR_REGISTER_NAPI, &napi, 1) == 0) {
+		g->ops.caps |= XT_CAP_NAPI;
+		return;
+	}
+	if (errno == EINVAL || errno == EOPNOTSUPP)
+		ur_note("this kernel has no io_uring NAPI busy polling (6.9 or later): the "
+		        "group sleeps until its sockets' interrupts");
+	else
+		fprintf(stderr, "xiscsi transport uring: NAPI busy polling refused: %s\n",
+		        strerror(errno));
+}
+
 static int ur_group_init(struct xt_group *xg)
 {
 	struct uring_group *g = UG(xg);
@@ -1158,6 +1189,8 @@ static int ur_group_init(struct xt_group *xg)
 		ur_note("this kernel has no IORING_OP_SENDMSG_ZC: every send is copied");
 	if (g->zc)
 		g->ops.caps |= XT_CAP_ZEROCOPY_SEND;
+	if (xg->opts.flags & XT_GROUP_BUSY_POLL)
+		napi_register(g);
 	if (g->sqpoll)
 		g->ops.caps |= XT_CAP_NO_SYSCALL | XT_CAP_BUSY_POLL;
 	else if (xg->opts.flags & XT_GROUP_BUSY_POLL)

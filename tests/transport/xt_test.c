@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "transport/transport.h"
@@ -529,11 +530,28 @@ static int t_many(void)
 	return echo_run(false, 64, 128 * 1024, 16 * 1024);
 }
 
+/* Linux major.minor at least (maj, min)? */
+static bool kernel_at_least(int maj, int min)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &a, &b) != 2)
+		return false;
+	return a > maj || (a == maj && b >= min);
+}
+
 static int t_busypoll(void)
 {
 	int rc;
 
 	gopts.flags = XT_GROUP_BUSY_POLL;
+	/* uring registers NAPI busy polling where the kernel has it (6.9). */
+	if (strcmp(backend, "uring") == 0 && kernel_at_least(6, 9)) {
+		CHECK(xt_group_new(backend, &gopts, &ga) == 0);
+		CHECK(xt_group_caps(ga) & XT_CAP_NAPI);
+		groups_free();
+	}
 	gopts.busy_poll_us = 200;
 	rc = echo_run(false, 4, 256 * 1024, 8 * 1024);
 	gopts.flags = 0;
