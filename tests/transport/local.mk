@@ -14,7 +14,8 @@ tests_transport_xt_bench_LDADD = $(XT_TEST_LDADD)
 
 TESTS += tests/transport/tcp.sh tests/transport/uring.sh tests/transport/xdp.sh
 EXTRA_DIST += tests/transport/tcp.sh tests/transport/uring.sh tests/transport/run-suite tests/transport/run-bench \
-	tests/transport/README.md tests/transport/xdp.sh tests/transport/xdp-lib.sh tests/transport/run-bench-xdp
+	tests/transport/README.md tests/transport/xdp.sh tests/transport/xdp-lib.sh tests/transport/run-bench-xdp \
+	tests/transport/profile-pingpong
 
 # utcp: the userspace TCP engine over a TAP device against the kernel's TCP,
 # in a network namespace the scripts make (skipped where they cannot).
