@@ -57,8 +57,10 @@ struct bs_open_args {
 	bool direct;         /* O_DIRECT: no page cache (file stores) */
 	bool sync_io;        /* no io_uring: pread/pwrite on the calling thread */
 	uint32_t block_size; /* the LU's logical block size, for O_DIRECT alignment */
-	/* bs_crypt_ops only: the store it encrypts into (ram or file). */
+	/* bs_crypt_ops only: the store it encrypts into (ram or file), and
+	 * where a file store's key lives (NULL or "": "<path>.key"). */
 	const struct bs_ops *inner;
+	const char *key_path;
 	/* A one-line reason when open fails for more than errno says. */
 	char *why;
 	size_t whylen;

@@ -3,8 +3,11 @@
  * logical block is one AES-256-XTS data unit (IEEE 1619) whose tweak is its
  * LBA, little-endian, so the inner store only ever holds ciphertext. The
  * 64-byte key comes from RAND_bytes when the LUN is first made; a file LUN
- * keeps it in "<path>.key" (raw, mode 0600, replaced by rename so a crash
- * leaves the old key or the new one, never half), a RAM LUN in memory only.
+ * keeps it in "<path>.key" or the crypt-key= file (raw, mode 0600, replaced
+ * by rename so a crash leaves the old key or the new one, never half), a
+ * RAM LUN in memory only. A block device needs crypt-key= (beside it, the
+ * key would live in /dev), and a key is only ever made for a store that
+ * reads all zeros: a store with data and no key is refused.
  *
  * SANITIZE CRYPTO ERASE is bs_crypt_rekey(): a new key, the old one
  * cleansed, so every block written before decrypts to noise.
@@ -216,12 +219,43 @@ static void crypt_free(struct bs_crypt *c)
 	free(c);
 }
 
+/* Does the inner store hold any nonzero byte? 0 no, 1 yes (*at: where),
+ * or -errno. Read whole, in large pieces: this runs only when a key is
+ * about to be made for a store that may already hold data. */
+static int holds_data(struct tgt_bs *inner, uint64_t *at)
+{
+	const size_t chunk = 1u << 20;
+	uint8_t *buf = malloc(chunk);
+	uint64_t off;
+	int rc = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (off = 0; off < inner->size && rc == 0; off += chunk) {
+		size_t n = inner->size - off < chunk ? (size_t)(inner->size - off) : chunk;
+		size_t i;
+
+		rc = bs_read(inner, buf, n, off);
+		if (rc)
+			break;
+		for (i = 0; i < n && !buf[i]; i++)
+			;
+		if (i < n) {
+			*at = off + i;
+			rc = 1;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
 static int crypt_open(struct tgt_bs *bs, const struct bs_open_args *a)
 {
 	struct bs_open_args ia = *a;
 	struct bs_crypt *c;
 	bool fresh = false;
 	struct stat st;
+	uint64_t at = 0;
 	int rc;
 
 	if (!a->inner || a->inner == &bs_crypt_ops ||
@@ -233,23 +267,32 @@ static int crypt_open(struct tgt_bs *bs, const struct bs_open_args *a)
 	pthread_mutex_init(&c->key_lock, NULL);
 	c->block_size = a->block_size;
 	c->block_shift = a->block_size == 4096 ? 12 : 9;
+	if (a->key_path && *a->key_path && !(a->path && *a->path)) {
+		set_why(a, "crypt-key= is for file stores; a RAM store keeps its key in memory");
+		rc = -EINVAL;
+		goto fail;
+	}
 	if (a->path && *a->path) {
-		if (snprintf(c->key_path, sizeof(c->key_path), "%s.key", a->path) >=
+		/* Beside a block device the key would sit in /dev, which is
+		 * gone at the next boot, and the data with it. */
+		if (!(a->key_path && *a->key_path) && stat(a->path, &st) == 0 &&
+		    !S_ISREG(st.st_mode)) {
+			set_why(a,
+			        "crypt on %s (not a regular file) needs crypt-key=PATH: a key "
+			        "file on a persistent file system",
+			        a->path);
+			rc = -EINVAL;
+			goto fail;
+		}
+		if (snprintf(c->key_path, sizeof(c->key_path), "%s%s",
+		             a->key_path && *a->key_path ? a->key_path : a->path,
+		             a->key_path && *a->key_path ? "" : ".key") >=
 		    (int)sizeof(c->key_path)) {
 			rc = -ENAMETOOLONG;
 			goto fail;
 		}
 		rc = key_load(c->key_path, c->key, a);
 		if (rc == -ENOENT) {
-			/* Data without its key would be noise: never start over it. */
-			if (stat(a->path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-				set_why(a,
-				        "crypt: %s holds data but its key %s is missing; "
-				        "refusing to open",
-				        a->path, c->key_path);
-				rc = -ENOKEY;
-				goto fail;
-			}
 			fresh = true;
 		} else if (rc) {
 			if (a->why && a->whylen && !*a->why)
@@ -270,6 +313,24 @@ static int crypt_open(struct tgt_bs *bs, const struct bs_open_args *a)
 		goto fail;
 	}
 	if (fresh && *c->key_path) {
+		/* Data without its key would be noise: never start over it. A
+		 * store that reads all zeros holds nothing (and a fresh crypt
+		 * LUN reads zeros where nothing was written: see the top). */
+		rc = holds_data(&c->inner, &at);
+		if (rc == 1) {
+			set_why(a,
+			        "crypt: %s holds data (a nonzero byte at offset %llu) but its key "
+			        "%s is missing; refusing to open (a new encrypted LUN needs a "
+			        "store of zeros)",
+			        a->path, (unsigned long long)at, c->key_path);
+			rc = -ENOKEY;
+			goto fail;
+		}
+		if (rc) {
+			set_why(a, "crypt: cannot read %s to check it is empty: %s", a->path,
+			        strerror(-rc));
+			goto fail;
+		}
 		rc = key_store(c->key_path, c->key);
 		if (rc) {
 			set_why(a, "crypt: cannot write key %s: %s", c->key_path, strerror(-rc));

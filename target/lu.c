@@ -183,11 +183,17 @@ static int spec_option(struct tgt_lu_spec *spec, const char *opt, size_t n, char
 	if (!val) {
 		set_err(err, errlen,
 		        "unknown option '%s' (size=, bs=, ro, thin, removable, sync, "
-		        "direct, aio=, crypt, product=, serial=)",
+		        "direct, aio=, crypt, crypt-key=, product=, serial=)",
 		        buf);
 		return -EINVAL;
 	}
-	if (KEY_IS("size")) {
+	if (KEY_IS("crypt-key")) {
+		if (!*val || copy_str(spec->crypt_key, sizeof(spec->crypt_key), val, strlen(val))) {
+			set_err(err, errlen, "crypt-key= needs a path (at most %d bytes)",
+			        TGT_LU_PATH_MAX - 1);
+			return -EINVAL;
+		}
+	} else if (KEY_IS("size")) {
 		if (tgt_parse_size(val, &spec->size) || spec->size == 0) {
 			set_err(err, errlen, "bad size '%s' (a number with K, M, G or T)", val);
 			return -EINVAL;
@@ -313,6 +319,10 @@ int tgt_lu_spec_parse(const char *str, struct tgt_lu_spec *spec, char *err, size
 		set_err(err, errlen, "crypt is for ram and file stores only");
 		return -EINVAL;
 	}
+	if (*spec->crypt_key && (!spec->crypt || spec->type != TGT_BS_FILE)) {
+		set_err(err, errlen, "crypt-key= goes with crypt on a file store");
+		return -EINVAL;
+	}
 	if (spec->phys_block_size && spec->phys_block_size < spec->block_size) {
 		set_err(err, errlen, "physical block size %u is below the %u-byte logical block",
 		        spec->phys_block_size, spec->block_size);
@@ -377,6 +387,7 @@ int tgt_lu_open(struct tgt_lu **out, const struct tgt_lu_spec *spec, const char 
 	a.block_size = spec->block_size;
 	if (spec->crypt) {
 		a.inner = ops;
+		a.key_path = spec->crypt_key;
 		ops = &bs_crypt_ops;
 	}
 	a.why = err;

@@ -52,6 +52,7 @@ struct tgt_lu_spec {
 	bool direct;                          /* direct: O_DIRECT, no page cache */
 	bool aio_sync;                        /* aio=sync: pread/pwrite, no io_uring */
 	bool crypt;                           /* crypt: AES-256-XTS at rest, CRYPTO ERASE */
+	char crypt_key[TGT_LU_PATH_MAX];      /* crypt-key=PATH; "" means <path>.key */
 	char product[TGT_LU_PRODUCT_MAX + 1]; /* "" means TGT_LU_PRODUCT */
 	char serial[TGT_LU_SERIAL_MAX + 1];   /* "" means derived from name+LUN */
 };
@@ -60,7 +61,7 @@ struct tgt_lu_spec {
  * Parse "TYPE:ARG[,OPT]..." into spec:
  *   ram:SIZE  null:SIZE  file:PATH
  * options: size=SIZE bs=512|4096 pbs=SIZE ro thin removable sync direct aio=uring|sync
- * crypt product=STR serial=STR
+ * crypt crypt-key=PATH product=STR serial=STR
  * SIZE is a decimal number with an optional K, M, G or T suffix (powers of
  * 1024). Returns 0, or -EINVAL with a one-line reason in err.
  */

@@ -4,6 +4,7 @@ XI_TARGET_IT = \
 	tests/integration/xtgtd-discovery.sh \
 	tests/integration/xtgtd-io.sh \
 	tests/integration/xtgtd-bs-file.sh \
+	tests/integration/xtgtd-crypt-dev.sh \
 	tests/integration/xtgtd-malformed.sh \
 	tests/integration/xtgtd-sigterm.sh \
 	tests/integration/xtgtd-conformance.sh \

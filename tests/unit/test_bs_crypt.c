@@ -148,6 +148,79 @@ static void test_file_roundtrip_and_at_rest(void **state)
 	free(raw);
 }
 
+/* Where keys live, and when a key may be made. */
+static void test_key_rules(void **state)
+{
+	char why[256], kp[sizeof(path) + 16];
+	uint8_t buf[BLK], out[BLK];
+	struct tgt_bs bs;
+	struct stat st;
+	struct bs_open_args a = {
+	        .path = path,
+	        .size = MIB,
+	        .block_size = BLK,
+	        .inner = &bs_file_ops,
+	        .why = why,
+	        .whylen = sizeof(why),
+	};
+	int fd;
+
+	(void)state;
+	snprintf(kp, sizeof(kp), "%s.other", path);
+	/* A store of zeros with no key (truncate -s) gets a new key. */
+	unlink(keypath);
+	unlink(kp);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, MIB), 0);
+	close(fd);
+	assert_int_equal(bs_open(&bs, &bs_crypt_ops, &a), 0);
+	bs_close(&bs);
+	assert_int_equal(stat(keypath, &st), 0);
+
+	/* crypt-key=: the key goes there, and only there. */
+	unlink(keypath);
+	fd = open(path, O_RDWR | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, MIB), 0);
+	close(fd);
+	a.key_path = kp;
+	assert_int_equal(bs_open(&bs, &bs_crypt_ops, &a), 0);
+	fill(buf, sizeof(buf), 7);
+	assert_int_equal(bs_write(&bs, buf, sizeof(buf), 3 * BLK, 0), 0);
+	bs_close(&bs);
+	assert_int_equal(stat(kp, &st), 0);
+	assert_int_equal(stat(keypath, &st), -1);
+	assert_int_equal(bs_open(&bs, &bs_crypt_ops, &a), 0);
+	assert_int_equal(bs_read(&bs, out, sizeof(out), 3 * BLK), 0);
+	assert_memory_equal(buf, out, sizeof(buf));
+	bs_close(&bs);
+	/* That key lost: the data is not written over with a new one. */
+	assert_int_equal(unlink(kp), 0);
+	why[0] = '\0';
+	assert_int_equal(bs_open(&bs, &bs_crypt_ops, &a), -ENOKEY);
+	assert_non_null(strstr(why, ".other"));
+	assert_non_null(strstr(why, "offset 12288"));
+	assert_int_equal(stat(kp, &st), -1);
+
+	/* Not a regular file (a block device, here a character one): the
+	 * key beside it would be in /dev, so crypt-key= is required. */
+	a.key_path = NULL;
+	a.path = "/dev/null";
+	why[0] = '\0';
+	assert_int_equal(bs_open(&bs, &bs_crypt_ops, &a), -EINVAL);
+	assert_non_null(strstr(why, "crypt-key="));
+	assert_int_equal(stat("/dev/null.key", &st), -1);
+
+	/* A RAM store keeps its key in memory: no crypt-key=. */
+	a.path = "";
+	a.inner = &bs_ram_ops;
+	a.key_path = kp;
+	why[0] = '\0';
+	assert_int_equal(bs_open(&bs, &bs_crypt_ops, &a), -EINVAL);
+	assert_non_null(strstr(why, "crypt-key="));
+}
+
 static void rekey_check(struct tgt_bs *bs)
 {
 	uint8_t *w = malloc(4 * BLK), *r = malloc(4 * BLK);
@@ -370,6 +443,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_file_roundtrip_and_at_rest),
 	        cmocka_unit_test(test_file_rekey),
+	        cmocka_unit_test(test_key_rules),
 	        cmocka_unit_test(test_ram_rekey),
 	        cmocka_unit_test(test_zeros_and_unmap),
 	        cmocka_unit_test(test_async_file),

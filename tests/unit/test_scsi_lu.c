@@ -60,6 +60,11 @@ static void test_spec_file_options(void **state)
 	assert_int_equal(s.type, TGT_BS_NULL);
 	assert_string_equal(s.product, "BENCH");
 	assert_string_equal(s.serial, "abc");
+	assert_int_equal(tgt_lu_spec_parse("file:/dev/sdz,crypt,crypt-key=/var/lib/xtgtd/sdz.key",
+	                                   &s, err, sizeof(err)),
+	                 0);
+	assert_true(s.crypt);
+	assert_string_equal(s.crypt_key, "/var/lib/xtgtd/sdz.key");
 }
 
 static void expect_bad(const char *spec, const char *needle)
@@ -80,6 +85,9 @@ static void test_spec_errors(void **state)
 	expect_bad("ram:12Q", "bad size '12Q'");
 	expect_bad("file:", "needs a path");
 	expect_bad("file:/x,bs=1024", "bad block size '1024'");
+	expect_bad("file:/x,crypt-key=/k", "crypt-key= goes with crypt");
+	expect_bad("ram:1G,crypt,crypt-key=/k", "crypt-key= goes with crypt on a file store");
+	expect_bad("file:/x,crypt,crypt-key=", "crypt-key= needs a path");
 	expect_bad("file:/x,fast", "unknown option 'fast'");
 	expect_bad("file:/x,ro=1", "takes no value");
 	expect_bad("file:/x,,ro", "empty option");
