@@ -427,6 +427,19 @@ static void print_level0(json_t *s)
 	       jstr(s, "target"));
 }
 
+/* As iscsiadm: the names, and the secrets masked whether set or not. */
+static void print_chap(json_t *c)
+{
+	const char *u = json_string_value(json_object_get(c, "username"));
+	const char *ui = json_string_value(json_object_get(c, "username_in"));
+
+	printf("\t\t*****\n\t\tCHAP:\n\t\t*****\n");
+	printf("\t\tusername: %s\n", u && *u ? u : "<empty>");
+	printf("\t\tpassword: ********\n");
+	printf("\t\tusername_in: %s\n", ui && *ui ? ui : "<empty>");
+	printf("\t\tpassword_in: ********\n");
+}
+
 static void print_params(json_t *s)
 {
 	json_t *p = json_object_get(s, "params"), *t = json_object_get(s, "timeouts");
@@ -436,6 +449,7 @@ static void print_params(json_t *s)
 	printf("\t\tLogin Timeout: %lld\n", jint(t, "login_timeout_ms") / 1000);
 	printf("\t\tNOP-Out Interval: %lld\n", jint(t, "nop_interval_ms") / 1000);
 	printf("\t\tNOP-Out Timeout: %lld\n", jint(t, "nop_timeout_ms") / 1000);
+	print_chap(json_object_get(s, "chap"));
 	printf("\t\t************************\n\t\tNegotiated iSCSI params:\n"
 	       "\t\t************************\n");
 	if (!p) {

@@ -1055,6 +1055,10 @@ json_t *xd_sess_json(const struct xd_sess *s)
 		return NULL;
 	}
 	json_object_set_new(o, "error", s->error[0] ? json_string(s->error) : json_null());
+	/* Names only: secrets never leave the daemon. */
+	json_object_set_new(o, "chap",
+	                    json_pack("{s:s?,s:s?}", "username", s->opts.chap_user, "username_in",
+	                              s->opts.chap_mutual_user));
 	if (s->s && xiscsi_session_info(s->s, &si) == 0) {
 		snprintf(isid, sizeof(isid), "%02x%02x%02x%02x%02x%02x", si.isid[0], si.isid[1],
 		         si.isid[2], si.isid[3], si.isid[4], si.isid[5]);

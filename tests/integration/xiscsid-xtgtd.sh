@@ -19,7 +19,8 @@ PORT=$(xi_free_port)
 IQN=iqn.2026-01.io.xiscsi.test:xd
 CTL=$XI_TMP/xtgtd.sock
 xi_bg xtgtd "$XTGTD" -f --listen "127.0.0.1:$PORT" --control "$CTL" \
-	--target "$IQN" --lun ram:32M --lun ram:16M
+	--target "$IQN" --lun ram:32M --lun ram:16M \
+	--target "$IQN-chap" --lun ram:8M --chap "alice%alice-secret-12"
 xi_wait_port 127.0.0.1 "$PORT" 10
 NBD_TCP=$(xi_free_port)
 xd_start --nbd-tcp "127.0.0.1:$NBD_TCP"
@@ -44,7 +45,7 @@ done
 echo "$out" | grep -q "Negotiated" && xi_fail "-P 1 shows -P 2's parameters"
 out=$("$XADM" -m session -P 2)
 for want in "		HeaderDigest: None" "		MaxRecvDataSegmentLength: 262144" \
-	"		Recovery Timeout: 120"; do
+	"		Recovery Timeout: 120" "		CHAP:" "		username: <empty>" "		password: ********"; do
 	echo "$out" | grep -qxF "$want" || xi_fail "-P 2 lacks '$want': $out"
 done
 echo "$out" | grep -q "Attached" && xi_fail "-P 2 shows -P 3's devices"
@@ -138,6 +139,26 @@ xd_wait_gone "$XD_NBD/1-lun1.sock"
 [ "$(xd_json "len(d)")" = 0 ] || xi_fail "--json after logout"
 "$XADM" -m node -T "$IQN" -p "$P" --logout >/dev/null 2>&1
 [ $? -eq 21 ] || xi_fail "a second logout did not exit 21"
+
+# CHAP through the record: -P 2 names the users and masks the secrets, as
+# iscsiadm does, and neither -P 2 nor --json carries a secret.
+C=$IQN-chap
+for kv in node.session.auth.authmethod=CHAP node.session.auth.username=alice \
+	node.session.auth.password=alice-secret-12; do
+	"$XADM" -m node -T "$C" -p "$P" -o update -n "${kv%%=*}" -v "${kv#*=}" ||
+		xi_fail "update $kv"
+done
+out=$("$XADM" -m node -T "$C" -p "$P" --login 2>&1) || xi_fail "CHAP login: $out"
+out=$("$XADM" -m session -P 2)
+for want in "		CHAP:" "		username: alice" "		password: ********" "		username_in: <empty>" \
+	"		password_in: ********"; do
+	echo "$out" | grep -qxF "$want" || xi_fail "CHAP -P 2 lacks '$want': $out"
+done
+echo "$out" | grep -q "alice-secret" && xi_fail "-P 2 shows the CHAP secret"
+"$XADM" -m session --json | grep -q "alice-secret" && xi_fail "--json shows the CHAP secret"
+[ "$(xd_json "d[0]['chap']['username']")" = alice ] || xi_fail "--json lacks the CHAP user"
+"$XADM" -m node -T "$C" -p "$P" --logout >/dev/null || xi_fail "CHAP logout"
+[ "$(xd_json "len(d)")" = 0 ] || xi_fail "the CHAP session stayed"
 
 # A login that cannot succeed: nothing listens; one attempt only.
 "$XADM" -m node -T "$IQN" -p 127.0.0.1:1 -o new >/dev/null || xi_fail "-o new"
