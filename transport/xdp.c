@@ -250,20 +250,32 @@ static unsigned cq_reap(struct xdp_group *g)
 	return n;
 }
 
+/* Whether the kernel has taken every descriptor of the transmit ring. */
+static bool tx_ring_taken(struct xdp_group *g)
+{
+	return xsk_prod_nb_free(&g->tx, g->nframes) >= g->nframes - g->nrx;
+}
+
 /* Copy mode transmits in the system call, a bounded batch per call. */
 static void tx_kick(struct xdp_group *g)
 {
 	unsigned i;
 
 	for (i = 0; i < 256 && g->tx_inflight; i++) {
+		/* Once the kernel has taken every descriptor, their completions
+		 * come when the peer frees the frames (copy mode on a veth: its
+		 * NAPI, maybe on another CPU), and another sendto does not
+		 * hasten them: measured, up to a hundred idle sendto calls per
+		 * 128 KiB read. Only a sender out of frames waits here. */
+		if (g->ntx_free && tx_ring_taken(g))
+			break;
 		if (!xsk_ring_prod__needs_wakeup(&g->tx))
 			break;
 		g->base.stats.syscalls++;
 		if (sendto(g->xsk_fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
 			if (!g->zerocopy) /* copy mode sent what fit in one batch */
 				cq_reap(g);
-			if (xsk_prod_nb_free(&g->tx, g->nframes) >= g->nframes - g->nrx &&
-			    !g->tx_inflight)
+			if (tx_ring_taken(g) && !g->tx_inflight)
 				break;
 			continue;
 		}
