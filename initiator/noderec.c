@@ -246,7 +246,7 @@ int noderec_lock(const char *root, bool exclusive)
 	return fd;
 }
 
-static int mkdirs(const char *path)
+int noderec_mkdirs(const char *path, mode_t mode)
 {
 	char buf[4096];
 	size_t n = strlen(path);
@@ -258,7 +258,7 @@ static int mkdirs(const char *path)
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
 		buf[i] = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
 			return -errno;
 		buf[i] = i == n ? '\0' : '/';
 	}
@@ -317,7 +317,7 @@ int noderec_save(const char *root, const struct noderec *r)
 	err = node_dir(root, r, dir, sizeof(dir));
 	if (err)
 		return err;
-	err = mkdirs(dir);
+	err = noderec_mkdirs(dir, 0700);
 	if (err)
 		return err;
 	f = open_memstream(&text, &tlen);
@@ -579,7 +579,7 @@ int noderec_save_discovery(const char *root, const char *host, uint16_t port)
 
 	if (err)
 		return err;
-	err = mkdirs(dir);
+	err = noderec_mkdirs(dir, 0700);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/st_config", dir);
@@ -772,7 +772,7 @@ int noderec_iface_save(const char *root, const struct noderec_iface *f)
 	if (!noderec_iface_name_ok(f->name))
 		return -EINVAL;
 	snprintf(dir, sizeof(dir), "%s/ifaces", root);
-	err = mkdirs(dir);
+	err = noderec_mkdirs(dir, 0700);
 	if (err)
 		return err;
 	m = open_memstream(&text, &tlen);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define NODEREC_MAX_KEYS 64
 #define NODEREC_HOST_MAX 256
@@ -33,6 +34,8 @@ struct noderec {
 int noderec_init(struct noderec *r, const char *name, const char *host, uint16_t port,
                  uint16_t tpgt);
 void noderec_free(struct noderec *r);
+/* mkdir -p with mode for each directory made; 0 or -errno. */
+int noderec_mkdirs(const char *path, mode_t mode);
 
 /*
  * Set a key after checking it is one we know and the value fits its type

@@ -221,25 +221,6 @@ static int run(struct xd_daemon *d)
 	}
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		buf[i] = i == n ? '\0' : '/';
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -329,7 +310,7 @@ int main(int argc, char **argv)
 	          foreground ? LOG_SINK_STDERR : LOG_SINK_SYSLOG);
 	xiscsi_set_log_level(debug > 1 ? 3 : 0);
 	snprintf(nbddir, sizeof(nbddir), "%s/nbd", d.rundir);
-	c = mkdir_p(nbddir, 0700);
+	c = noderec_mkdirs(nbddir, 0700);
 	if (c) {
 		fprintf(stderr, "%s: cannot create %s: %s\n", prog, nbddir, strerror(-c));
 		return 1;
