@@ -4,7 +4,9 @@
 # every guest, domu-bypass either did the same or results.json says why it
 # could not run, the report was written, and nothing the runner made is left
 # (namespaces, links, NAPI threads, processes), also after a run interrupted
-# with SIGINT in the middle of a job. Speed is not judged here.
+# with SIGINT in the middle of a job. Where perf is installed, a short
+# --profile run must give a breakdown by component (or say why perf
+# refused). Speed is not judged here.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 
 xi_need_root "network namespaces and veth links"
@@ -99,6 +101,60 @@ EOF
 
 left=$(leftovers "$tag" "$out/results.json")
 [ -z "$left" ] || xi_fail "after the run: $left"
+
+# --profile, where perf is: perf's report kept, and the samples summed by
+# component, with work where the packets went.
+if command -v perf >/dev/null 2>&1; then
+	tagp=p$$
+	"$runner" --tag "$tagp" --guests 1 --time 1 --size 16M --configs domu,domu-bypass \
+		--jobs randread --profile --out "$XI_TMP/resp" >"$XI_TMP/runp.log" 2>&1
+	rc=$?
+	cat "$XI_TMP/runp.log"
+	[ "$rc" -eq 0 ] || xi_fail "three-config --profile exited $rc"
+	python3 - "$XI_TMP/resp" <<'EOF' || xi_fail "--profile did not give a breakdown"
+import json, os, sys
+out = sys.argv[1]
+doc = json.load(open(os.path.join(out, "results.json")))
+md = open(os.path.join(out, "results.md")).read()
+pm = doc["meta"]["profile"]
+bad = []
+if not pm["ran"]:
+    # perf is there but refused (perf_event_paranoid, a container): the
+    # run must say so in results.md; nothing more to check.
+    print(f"perf refused here: {pm['why']}")
+    if not pm["why"] or pm["why"] not in md:
+        bad.append("perf did not run and results.md does not say why")
+else:
+    if "## Where the CPU goes" not in md:
+        bad.append("results.md has no profile section")
+    for r in doc["runs"]:
+        c, p = r["config"], r.get("profile") or {}
+        cats = p.get("categories") or {}
+        rep = os.path.join(out, "raw", f"{c}.randread.perf-report.txt")
+        if not (os.path.exists(rep) and os.path.getsize(rep) > 0):
+            bad.append(f"{c}: no raw/{c}.randread.perf-report.txt")
+        if not p.get("busy_s", 0) > 0:
+            bad.append(f"{c}: no busy samples ({p.get('error')})")
+            continue
+        if not p["tasks"]["fio"]["cpu_s"] > 0:
+            bad.append(f"{c}: no samples of fio")
+        if not cats["kernel TCP/IP, sockets, skbs"]["cpu_s"] > 0:
+            bad.append(f"{c}: nothing in the kernel's TCP/IP")
+        if c == "domu" and not cats["veth, bridge, netdev, GRO/GSO"]["cpu_s"] > 0:
+            bad.append("domu: nothing in veth/bridge/netdev")
+        if c == "domu-bypass" and not (cats["utcp (userspace TCP)"]["cpu_s"] +
+                                       cats["xdp transport (rings, UMEM)"]["cpu_s"]) > 0:
+            bad.append("domu-bypass: nothing in utcp or the xdp transport")
+        print(f"{c}: {p['samples']} samples, busy {p['busy_s']:.2f} CPU-s")
+for b in bad:
+    print("FAIL:", b)
+sys.exit(1 if bad else 0)
+EOF
+	left=$(leftovers "$tagp" "$XI_TMP/resp/results.json")
+	[ -z "$left" ] || xi_fail "after the --profile run: $left"
+else
+	echo "perf not found (Debian package linux-perf): --profile not checked"
+fi
 
 # Interrupted in the middle of a job: SIGINT, as a Ctrl-C would send.
 tag2=i$$
