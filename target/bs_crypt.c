@@ -252,6 +252,7 @@ static int holds_data(struct tgt_bs *inner, uint64_t *at)
 static int crypt_open(struct tgt_bs *bs, const struct bs_open_args *a)
 {
 	struct bs_open_args ia = *a;
+	const char *kp = a->key_path && *a->key_path ? a->key_path : NULL; /* crypt-key= */
 	struct bs_crypt *c;
 	bool fresh = false;
 	struct stat st;
@@ -267,7 +268,7 @@ static int crypt_open(struct tgt_bs *bs, const struct bs_open_args *a)
 	pthread_mutex_init(&c->key_lock, NULL);
 	c->block_size = a->block_size;
 	c->block_shift = a->block_size == 4096 ? 12 : 9;
-	if (a->key_path && *a->key_path && !(a->path && *a->path)) {
+	if (kp && !(a->path && *a->path)) {
 		set_why(a, "crypt-key= is for file stores; a RAM store keeps its key in memory");
 		rc = -EINVAL;
 		goto fail;
@@ -275,8 +276,7 @@ static int crypt_open(struct tgt_bs *bs, const struct bs_open_args *a)
 	if (a->path && *a->path) {
 		/* Beside a block device the key would sit in /dev, which is
 		 * gone at the next boot, and the data with it. */
-		if (!(a->key_path && *a->key_path) && stat(a->path, &st) == 0 &&
-		    !S_ISREG(st.st_mode)) {
+		if (!kp && stat(a->path, &st) == 0 && !S_ISREG(st.st_mode)) {
 			set_why(a,
 			        "crypt on %s (not a regular file) needs crypt-key=PATH: a key "
 			        "file on a persistent file system",
@@ -284,10 +284,8 @@ static int crypt_open(struct tgt_bs *bs, const struct bs_open_args *a)
 			rc = -EINVAL;
 			goto fail;
 		}
-		if (snprintf(c->key_path, sizeof(c->key_path), "%s%s",
-		             a->key_path && *a->key_path ? a->key_path : a->path,
-		             a->key_path && *a->key_path ? "" : ".key") >=
-		    (int)sizeof(c->key_path)) {
+		if (snprintf(c->key_path, sizeof(c->key_path), "%s%s", kp ? kp : a->path,
+		             kp ? "" : ".key") >= (int)sizeof(c->key_path)) {
 			rc = -ENAMETOOLONG;
 			goto fail;
 		}
