@@ -1320,10 +1320,9 @@ static int ur_wait(struct uring_group *g, int timeout_ms)
 		until = xt_now_ms() + (g->base.opts.busy_poll_us + 999) / 1000;
 		for (spins = 0;
 		     !io_uring_cq_ready(&g->ring) && !taskrun_pending(g) && spins < 1000000;
-		     spins++) {
+		     spins++)
 			if ((spins & 63) == 0 && xt_now_ms() >= until)
 				break;
-		}
 		if (io_uring_cq_ready(&g->ring) || taskrun_pending(g))
 			return ur_submit(g);
 	}
