@@ -1103,23 +1103,13 @@ void tgt_config_usage(FILE *out, const char *prog)
 	        "      --chap-algorithms LIST  CHAP_A the last target accepts (md5,sha1,\n"
 	        "                           sha256,sha3-256; default all)\n"
 	        "      --discovery-chap-algorithms LIST  the same, for discovery\n"
-	        "      --transport NAME     transport backend (tcp, uring, ...)\n"
 	        "      --threads N          reactor threads (1)\n"
-	        "transport options (xiscsi-transport(7)), for every thread and connection:\n"
-	        "      --busy-poll[=US]     spin up to US microseconds before sleeping\n"
-	        "      --rx-buf BYTES       size of each receive buffer (128K)\n"
-	        "      --sndbuf BYTES       SO_SNDBUF (default: kernel autotuning)\n"
-	        "      --rcvbuf BYTES       SO_RCVBUF (default: kernel autotuning)\n"
-	        "      --send-hwm BYTES     queued send bytes per connection before waiting (4M)\n"
-	        "      --sqpoll-idle MS     uring: kernel submission thread, idle time\n"
-	        "      --zc-threshold BYTES uring/xdp: zero-copy sends from this size\n"
-	        "      --xdp-if IF[:QUEUE]  xdp: interface and queue (thread N takes QUEUE+N)\n"
-	        "      --xdp-ip ADDR/PREFIX xdp: our IPv4 address on that link\n"
-	        "      --xdp-gw ADDR        xdp: IPv4 gateway for peers off the link\n"
-	        "      --xdp-frames N       xdp: UMEM frames of 4 KiB (8192)\n"
-	        "      --xdp-mode MODE      xdp: auto, native or skb attach\n"
-	        "      --xdp-bind MODE      xdp: auto, copy or zerocopy socket\n"
-	        "      --xdp-csum MODE      xdp: verify or trust received checksums\n"
+	        "transport options (xiscsi-transport(7)), for every thread and connection;\n"
+	        "with --threads N, thread N takes xdp queue QUEUE+N:\n",
+	        prog);
+	fputs(xt_opt_help, out);
+	fprintf(out,
+	        "sessions and the daemon:\n"
 	        "      --queue-depth N      commands in flight per session (128)\n"
 	        "      --nop-interval SEC   NOP-In ping after SEC idle (0: never)\n"
 	        "      --nop-timeout SEC    drop a connection whose ping is unanswered (15)\n"
@@ -1137,5 +1127,5 @@ void tgt_config_usage(FILE *out, const char *prog)
 	        "        --lun ram:1G --lun file:/var/lib/xiscsi/disk0.img,size=10G\n"
 	        "\n"
 	        "SIGTERM or SIGINT: stop accepting, finish commands in flight, exit 0.\n",
-	        prog, prog);
+	        prog);
 }

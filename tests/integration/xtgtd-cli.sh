@@ -19,6 +19,7 @@ expect_usage() {
 }
 
 "$XTGTD" --help | grep -q -- '--listen' || xi_fail "--help does not list --listen"
+"$XTGTD" --help | grep -q -- "--xdp-csum MODE" || xi_fail "--help does not list the transport options"
 "$XTGTD" --help >/dev/null || xi_fail "--help exit status $?"
 
 expect_usage "unknown option '--bogus'" --bogus
